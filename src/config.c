@@ -1,0 +1,505 @@
+/* config.c — reads the INI-style settings file (paloma.conf(5)).
+ *
+ * Syntax: `[section]` or `[account NAME]` headers, `key = value` lines, and
+ * comment lines starting with '#' or ';'.  Values run to the end of the line
+ * (no inline comments); surrounding double quotes are removed.  Every error
+ * names the file, the line and the key, and is EX_CONFIG. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "fsutil.h"
+#include "paths.h"
+
+enum section { S_NONE, S_GENERAL, S_ACCOUNT, S_DELIVERY };
+
+static const long default_retry[] = { 60, 300, 900, 1800, 3600, 7200, 14400 };
+
+static void
+set_defaults(struct pl_config *c)
+{
+	char host[256];
+
+	c->maildir = pl_expand_home("~/Mail");
+	c->editor = NULL;
+	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	c->helo_name = xstrdup(host);
+	c->dns_servers = NULL;
+	c->smtp_port = 25;
+	c->nretry = sizeof default_retry / sizeof default_retry[0];
+	c->retry = xmalloc(sizeof default_retry);
+	memcpy(c->retry, default_retry, sizeof default_retry);
+	c->max_lifetime = 5 * 86400;
+	c->delay_warning = 4 * 3600;
+	c->parallel = 16;
+	c->per_domain = 4;
+	c->max_message_size = 35LL * 1024 * 1024;
+	c->tls = PL_TLS_OPPORTUNISTIC;
+	c->autostart = 1;
+}
+
+struct ctx {
+	struct pl_config *c;
+	const char *file;
+	int line;
+	enum section sec;
+	struct pl_account *acct;
+	const char *key;
+	struct pl_err *e;
+	/* keys seen in the current section, to refuse a key given twice */
+	char seen[64][32];
+	int nseen;
+};
+
+static int
+bad(struct ctx *x, const char *fmt, const char *value)
+{
+	char why[512];
+
+	snprintf(why, sizeof why, fmt, value);
+	return pl_errf(x->e, EX_CONFIG, "%s:%d: %s: %s", x->file, x->line, x->key, why);
+}
+
+static int
+parse_bool(struct ctx *x, const char *v, int *out)
+{
+	if (!ascii_casecmp(v, "yes") || !ascii_casecmp(v, "true") || !ascii_casecmp(v, "on") ||
+	    !strcmp(v, "1"))
+		*out = 1;
+	else if (!ascii_casecmp(v, "no") || !ascii_casecmp(v, "false") ||
+	    !ascii_casecmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return bad(x, "'%s' is not yes or no", v);
+	return 0;
+}
+
+static int
+parse_int(struct ctx *x, const char *v, int lo, int hi, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < lo || n > hi) {
+		char fmt[128];
+		snprintf(fmt, sizeof fmt, "'%%s' is not a whole number from %d to %d", lo, hi);
+		return bad(x, fmt, v);
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int
+parse_dur(struct ctx *x, const char *v, long *out)
+{
+	if (parse_duration(v, out) < 0 || *out <= 0)
+		return bad(x, "'%s' is not a duration (like 90s, 15m, 4h, 5d)", v);
+	return 0;
+}
+
+static int
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+	return 0;
+}
+
+static int
+general_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_config *c = x->c;
+
+	if (!strcmp(k, "maildir")) {
+		free(c->maildir);
+		c->maildir = pl_expand_home(v);
+		if (c->maildir[0] != '/')
+			return bad(x, "'%s' is not an absolute path (or ~/…)", v);
+		return 0;
+	}
+	if (!strcmp(k, "editor"))
+		return set_str(&c->editor, v);
+	return bad(x, "%s", "unknown key in [general]");
+}
+
+static int
+account_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_account *a = x->acct;
+
+	if (!strcmp(k, "address")) {
+		struct pl_err e;
+		char *mb;
+
+		if (pl_addr_parse_one(v, &mb, &e) < 0)
+			return bad(x, "%s", e.msg);
+		free(a->address);
+		a->address = mb;
+		return 0;
+	}
+	if (!strcmp(k, "name"))
+		return set_str(&a->display_name, v);
+	if (!strcmp(k, "default"))
+		return parse_bool(x, v, &a->is_default);
+	return bad(x, "%s", "unknown key in [account]");
+}
+
+static int
+parse_retry(struct ctx *x, const char *v)
+{
+	struct pl_config *c = x->c;
+	char *copy = xstrdup(v), *save = NULL;
+	long *r = NULL;
+	size_t n = 0;
+
+	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		long d;
+		if (parse_duration(t, &d) < 0 || d <= 0) {
+			int rc = bad(x, "'%s' is not a duration (like 90s, 15m, 4h, 5d)", t);
+			free(copy);
+			free(r);
+			return rc;
+		}
+		r = xrealloc(r, (n + 1) * sizeof *r);
+		r[n++] = d;
+	}
+	free(copy);
+	if (n == 0)
+		return bad(x, "%s", "empty retry schedule");
+	free(c->retry);
+	c->retry = r;
+	c->nretry = n;
+	return 0;
+}
+
+static int
+check_servers(struct ctx *x, const char *v)
+{
+	/* "ip[:port]" or "[ipv6]:port", comma or space separated; c-ares parses
+	 * them for real, here only the characters are checked so that a typo is
+	 * reported with its line. */
+	for (const char *s = v; *s; s++)
+		if (!strchr("0123456789abcdefABCDEF.:[], ", *s))
+			return bad(x, "'%s' is not a list of IP addresses with optional :port", v);
+	return 0;
+}
+
+static int
+delivery_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_config *c = x->c;
+
+	if (!strcmp(k, "helo_name"))
+		return set_str(&c->helo_name, v);
+	if (!strcmp(k, "dns_servers")) {
+		if (check_servers(x, v) < 0)
+			return -1;
+		return set_str(&c->dns_servers, v);
+	}
+	if (!strcmp(k, "smtp_port"))
+		return parse_int(x, v, 1, 65535, &c->smtp_port);
+	if (!strcmp(k, "retry_schedule"))
+		return parse_retry(x, v);
+	if (!strcmp(k, "max_lifetime"))
+		return parse_dur(x, v, &c->max_lifetime);
+	if (!strcmp(k, "delay_warning"))
+		return parse_dur(x, v, &c->delay_warning);
+	if (!strcmp(k, "parallel"))
+		return parse_int(x, v, 1, 1000, &c->parallel);
+	if (!strcmp(k, "per_domain"))
+		return parse_int(x, v, 1, 100, &c->per_domain);
+	if (!strcmp(k, "max_message_size")) {
+		if (parse_size(v, &c->max_message_size) < 0 || c->max_message_size < 1024)
+			return bad(x, "'%s' is not a size of at least 1K (like 35M, 512K)", v);
+		return 0;
+	}
+	if (!strcmp(k, "tls")) {
+		if (!strcmp(v, "opportunistic"))
+			c->tls = PL_TLS_OPPORTUNISTIC;
+		else if (!strcmp(v, "required"))
+			c->tls = PL_TLS_REQUIRED;
+		else
+			return bad(x, "'%s' is not opportunistic or required", v);
+		return 0;
+	}
+	if (!strcmp(k, "autostart"))
+		return parse_bool(x, v, &c->autostart);
+	return bad(x, "%s", "unknown key in [delivery]");
+}
+
+static int
+section_header(struct ctx *x, char *s)
+{
+	char *end = strchr(s, ']');
+	char *name;
+
+	x->key = "section";
+	if (end == NULL || trim(end + 1)[0] != '\0')
+		return bad(x, "'%s' is not a [section] header", s);
+	*end = '\0';
+	name = trim(s + 1);
+	x->nseen = 0;
+	x->acct = NULL;
+	if (!strcmp(name, "general")) {
+		x->sec = S_GENERAL;
+	} else if (!strcmp(name, "delivery")) {
+		x->sec = S_DELIVERY;
+	} else if (!strncmp(name, "account", 7) && (name[7] == ' ' || name[7] == '\t')) {
+		struct pl_config *c = x->c;
+		char *an = trim(name + 8);
+
+		if (*an == '\0' || strpbrk(an, "/ \t\"") || an[0] == '.')
+			return bad(x, "'%s' is not an account name (letters, digits, - _ .)", an);
+		if (pl_config_find_account(c, an))
+			return bad(x, "account '%s' is defined twice", an);
+		c->accounts = xrealloc(c->accounts, (c->naccounts + 1) * sizeof *c->accounts);
+		x->acct = &c->accounts[c->naccounts++];
+		memset(x->acct, 0, sizeof *x->acct);
+		x->acct->name = xstrdup(an);
+		x->acct->line = x->line;
+		x->sec = S_ACCOUNT;
+	} else {
+		return bad(x, "unknown section [%s] (known: general, account NAME, delivery)", name);
+	}
+	return 0;
+}
+
+static int
+key_line(struct ctx *x, char *s)
+{
+	char *eq = strchr(s, '=');
+	char *k, *v;
+	size_t vl;
+
+	if (eq == NULL) {
+		x->key = "line";
+		return bad(x, "'%s' is not 'key = value'", s);
+	}
+	*eq = '\0';
+	k = trim(s);
+	v = trim(eq + 1);
+	vl = strlen(v);
+	if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+		v[vl - 1] = '\0';
+		v++;
+	}
+	x->key = k;
+	if (x->sec == S_NONE)
+		return bad(x, "%s", "key outside any section (start with [general], [account NAME] or [delivery])");
+	for (int i = 0; i < x->nseen; i++)
+		if (!strcmp(x->seen[i], k))
+			return bad(x, "%s", "set twice in the same section");
+	if (x->nseen < 64 && strlen(k) < sizeof x->seen[0])
+		strcpy(x->seen[x->nseen++], k);
+	switch (x->sec) {
+	case S_GENERAL: return general_key(x, k, v);
+	case S_ACCOUNT: return account_key(x, k, v);
+	case S_DELIVERY: return delivery_key(x, k, v);
+	default: return -1;
+	}
+}
+
+/* After the whole file: every account has an address, at most one default. */
+static int
+finish(struct ctx *x)
+{
+	struct pl_config *c = x->c;
+	int ndefault = 0;
+
+	for (size_t i = 0; i < c->naccounts; i++) {
+		struct pl_account *a = &c->accounts[i];
+		if (a->address == NULL) {
+			x->line = a->line;
+			x->key = "address";
+			return bad(x, "account '%s' has no address", a->name);
+		}
+		if (a->is_default && ++ndefault > 1) {
+			x->line = a->line;
+			x->key = "default";
+			return bad(x, "account '%s' is a second default account", a->name);
+		}
+	}
+	if (ndefault == 0 && c->naccounts > 0)
+		c->accounts[0].is_default = 1;
+	return 0;
+}
+
+int
+pl_config_parse(struct pl_config *c, const char *name, const char *text, struct pl_err *e)
+{
+	struct ctx x = { .c = c, .file = name, .e = e };
+	const char *p = text;
+
+	memset(c, 0, sizeof *c);
+	set_defaults(c);
+	c->path = xstrdup(name);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len), *s;
+		int rc = 0;
+
+		x.line++;
+		s = trim(line);
+		if (memchr(p, '\0', len) != NULL || strlen(line) != len) {
+			x.key = "line";
+			rc = bad(&x, "%s", "contains a NUL byte");
+		} else if (*s == '\0' || *s == '#' || *s == ';') {
+			rc = 0;
+		} else if (*s == '[') {
+			rc = section_header(&x, s);
+		} else {
+			rc = key_line(&x, s);
+		}
+		free(line);
+		if (rc < 0) {
+			pl_config_free(c);
+			return -1;
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	if (finish(&x) < 0) {
+		pl_config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pl_config_load(struct pl_config *c, const char *path, int explicit, struct pl_err *e)
+{
+	char *text;
+	size_t len;
+
+	if (path == NULL) {
+		path = pl_config_path();
+		explicit = getenv("PALOMA_CONFIG") && *getenv("PALOMA_CONFIG");
+	}
+	if (pl_read_file(path, 1 << 20, &text, &len) < 0) {
+		if (errno == ENOENT && !explicit) {
+			memset(c, 0, sizeof *c);
+			set_defaults(c);
+			c->path = xstrdup(path);
+			return 0;
+		}
+		if (errno == EFBIG)
+			return pl_errf(e, EX_CONFIG, "%s: larger than 1 MB, not a config file", path);
+		return pl_errf(e, EX_CONFIG, "cannot read config %s: %s", path, strerror(errno));
+	}
+	if (strlen(text) != len) {
+		free(text);
+		return pl_errf(e, EX_CONFIG, "%s: contains a NUL byte, not a config file", path);
+	}
+	if (pl_config_parse(c, path, text, e) < 0) {
+		free(text);
+		return -1;
+	}
+	c->found = 1;
+	free(text);
+	return 0;
+}
+
+void
+pl_config_free(struct pl_config *c)
+{
+	for (size_t i = 0; i < c->naccounts; i++) {
+		free(c->accounts[i].name);
+		free(c->accounts[i].address);
+		free(c->accounts[i].display_name);
+	}
+	free(c->accounts);
+	free(c->path);
+	free(c->maildir);
+	free(c->editor);
+	free(c->helo_name);
+	free(c->dns_servers);
+	free(c->retry);
+	memset(c, 0, sizeof *c);
+}
+
+const struct pl_account *
+pl_config_default_account(const struct pl_config *c)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (c->accounts[i].is_default)
+			return &c->accounts[i];
+	return NULL;
+}
+
+const struct pl_account *
+pl_config_find_address(const struct pl_config *c, const char *addr)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (c->accounts[i].address && pl_addr_equal(c->accounts[i].address, addr))
+			return &c->accounts[i];
+	return NULL;
+}
+
+const struct pl_account *
+pl_config_find_account(const struct pl_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i].name, name))
+			return &c->accounts[i];
+	return NULL;
+}
+
+static void
+print_dur(struct buf *out, const char *key, long v)
+{
+	char d[32];
+
+	fmt_duration(v, d, sizeof d);
+	buf_printf(out, "%s = %s\n", key, d);
+}
+
+void
+pl_config_print(const struct pl_config *c, struct buf *out)
+{
+	const char *ed = c->editor;
+
+	if (ed == NULL)
+		ed = getenv("VISUAL") && *getenv("VISUAL") ? getenv("VISUAL") :
+		    getenv("EDITOR") && *getenv("EDITOR") ? getenv("EDITOR") : "vi";
+	buf_printf(out, "# %s%s\n\n", c->path, c->found ? "" : " (not found: defaults)");
+	buf_printf(out, "[general]\nmaildir = %s\n", c->maildir);
+	if (!c->editor)
+		buf_adds(out, "# editor: not set, $VISUAL, $EDITOR or vi is used\n");
+	buf_printf(out, "editor = %s\n", ed);
+	for (size_t i = 0; i < c->naccounts; i++) {
+		const struct pl_account *a = &c->accounts[i];
+		buf_printf(out, "\n[account %s]\naddress = %s\n", a->name, a->address);
+		if (a->display_name)
+			buf_printf(out, "name = %s\n", a->display_name);
+		buf_printf(out, "default = %s\n", a->is_default ? "yes" : "no");
+	}
+	buf_printf(out, "\n[delivery]\nhelo_name = %s\n", c->helo_name);
+	if (c->dns_servers)
+		buf_printf(out, "dns_servers = %s\n", c->dns_servers);
+	else
+		buf_adds(out, "# dns_servers: not set, the system resolver is used\n");
+	buf_printf(out, "smtp_port = %d\n", c->smtp_port);
+	buf_adds(out, "retry_schedule =");
+	for (size_t i = 0; i < c->nretry; i++) {
+		char d[32];
+		fmt_duration(c->retry[i], d, sizeof d);
+		buf_printf(out, " %s", d);
+	}
+	buf_addc(out, '\n');
+	print_dur(out, "max_lifetime", c->max_lifetime);
+	print_dur(out, "delay_warning", c->delay_warning);
+	buf_printf(out, "parallel = %d\nper_domain = %d\n", c->parallel, c->per_domain);
+	buf_printf(out, "max_message_size = %lld\n", c->max_message_size);
+	buf_printf(out, "tls = %s\n", c->tls == PL_TLS_REQUIRED ? "required" : "opportunistic");
+	buf_printf(out, "autostart = %s\n", c->autostart ? "yes" : "no");
+}
