@@ -51,9 +51,9 @@ NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config addr message queue
+CORE = util fsutil paths config addr message queue ctl log
 # The front end: the scripts' hot path.
-FRONT = paloma cli_send cli_queue cli_config
+FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
 NET =

@@ -14,6 +14,9 @@ struct pl_opts {
 int cli_send(const struct pl_opts *o, int argc, char **argv);
 int cli_queue(const struct pl_opts *o, int argc, char **argv);
 int cli_config(const struct pl_opts *o, int argc, char **argv);
+int cli_log(const struct pl_opts *o, int argc, char **argv);
+/* Runs a helper program from libexec (paloma-daemon, …); returns only on error. */
+int cli_exec_helper(const struct pl_opts *o, const char *name, int argc, char **argv);
 
 /* Loads the config named by the options; prints the error and returns its
  * exit code, or 0. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctl.h"
 #include "fsutil.h"
 #include "paths.h"
 #include "queue.h"
@@ -80,6 +81,15 @@ queue_list(void)
 	return 0;
 }
 
+static const char *
+done_path(const char *q, const char *id)
+{
+	static char p[4300];
+
+	snprintf(p, sizeof p, "%s/done/%s/message", q, id);
+	return p;
+}
+
 static int
 queue_show(const char *id)
 {
@@ -89,10 +99,13 @@ queue_show(const char *id)
 	char t[64], *msg;
 	size_t len;
 
-	if (pl_queue_load(q, id, &env, &e) < 0)
+	int retired;
+
+	if (pl_queue_load_any(q, id, &env, &retired, &e) < 0)
 		return cli_fail(&e);
 	fmt_time(env.created, t, sizeof t);
-	printf("Queue-Id:   %s\nQueued:     %s\nSender:     <%s>\n", env.id, t, env.sender);
+	printf("Queue-Id:   %s%s\nQueued:     %s\nSender:     <%s>\n", env.id,
+	    retired ? " (done: every recipient delivered or bounced)" : "", t, env.sender);
 	if (env.account)
 		printf("Account:    %s\n", env.account);
 	printf("Size:       %lld bytes%s%s\n", env.size, env.body_8bit ? ", 8-bit" : "",
@@ -120,7 +133,8 @@ queue_show(const char *id)
 		for (size_t j = 0; j < r->nhistory; j++)
 			printf("  history:  %s\n", r->history[j]);
 	}
-	if (pl_read_file(pl_queue_message_path(q, id), (size_t)env.size + 1, &msg, &len) == 0) {
+	if (pl_read_file(retired ? done_path(q, id) : pl_queue_message_path(q, id),
+	    (size_t)env.size + 1, &msg, &len) == 0) {
 		char *end = strstr(msg, "\r\n\r\n");
 		fputs("\nHeaders:\n", stdout);
 		for (char *p = msg; p < (end ? end + 2 : msg + len); p++)
@@ -150,8 +164,9 @@ queue_remove(int argc, char **argv)
 /* Makes every waiting recipient due now.  Only while no daemon holds the
  * state directory's lock: a running daemon owns the envelopes. */
 static int
-queue_flush(void)
+queue_flush(const struct pl_opts *o)
 {
+	struct pl_config c;
 	const char *q = pl_queue_dir();
 	char lock[4200];
 	struct pl_err e;
@@ -166,9 +181,17 @@ queue_flush(void)
 	if (r < 0)
 		return cli_fail(&e);
 	if (r == 0) {
-		fprintf(stderr, "paloma: queue flush: the daemon is running and owns the queue; "
-		    "it will deliver on its schedule\n");
-		return EX_TEMPFAIL;
+		/* The daemon owns the envelopes: ask it. */
+		char reply[256];
+		if (pl_ctl_request("flush", reply, sizeof reply, 10000) < 0 ||
+		    strncmp(reply, "ok ", 3) != 0) {
+			fprintf(stderr, "paloma: queue flush: the daemon holds the queue but does "
+			    "not answer on %s\n", pl_ctl_path());
+			return EX_TEMPFAIL;
+		}
+		due = strtoul(reply + 3, NULL, 10);
+		printf("%zu recipient%s made due now\n", due, due == 1 ? "" : "s");
+		return 0;
 	}
 	if (pl_queue_list(q, &ids, &n, &e) < 0) {
 		close(fd);
@@ -196,6 +219,10 @@ queue_flush(void)
 	pl_queue_ids_free(ids, n);
 	close(fd);
 	printf("%zu recipient%s made due now\n", due, due == 1 ? "" : "s");
+	if (due > 0 && cli_load_config(o, &c) == 0) {
+		pl_ctl_wake_or_start(o->config_path, c.autostart, 1);
+		pl_config_free(&c);
+	}
 	return 0;
 }
 
@@ -204,7 +231,6 @@ cli_queue(const struct pl_opts *o, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : "list";
 
-	(void)o;
 	if (!strcmp(cmd, "list") && argc <= 1)
 		return queue_list();
 	if (!strcmp(cmd, "show") && argc == 2)
@@ -212,7 +238,7 @@ cli_queue(const struct pl_opts *o, int argc, char **argv)
 	if (!strcmp(cmd, "remove") && argc >= 2)
 		return queue_remove(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flush") && argc == 1)
-		return queue_flush();
+		return queue_flush(o);
 	fputs("usage: paloma queue [list | show ID | remove ID… | flush]\n", stderr);
 	return EX_USAGE;
 }

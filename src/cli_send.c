@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "ctl.h"
 #include "fsutil.h"
 #include "message.h"
 #include "queue.h"
@@ -375,6 +376,8 @@ cli_send(const struct pl_opts *o, int argc, char **argv)
 		}
 		buf_free(&p.text);
 		pl_envelope_free(&p.env);
+		if (rc == 0)
+			pl_ctl_wake_or_start(o->config_path, c.autostart, so.verbose);
 	}
 	pl_config_free(&c);
 	if (rc < 0) {

@@ -3,11 +3,17 @@
  *   paloma [-c FILE] send …       queue a message (also: invoked as sendmail)
  *   paloma [-c FILE] queue …      look at and manage the queue (also: mailq)
  *   paloma [-c FILE] config check validate and print the settings
+ *   paloma [-c FILE] log …        the delivery log
+ *   paloma [-c FILE] daemon …     runs libexec/paloma/paloma-daemon
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "ctl.h"
 
 #ifndef PALOMA_VERSION
 #define PALOMA_VERSION "0.1"
@@ -21,11 +27,36 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  send [-t] [-f ADDR] [-F NAME] [-i] [-v] [RCPT…]   queue a message from stdin\n"
 	    "  queue [list | show ID | remove ID | flush]        the outgoing queue\n"
+	    "  daemon [--foreground] [--once]                    deliver the queue\n"
+	    "  log [--since DURATION] [WORD…]                    the delivery log\n"
 	    "  config check                                      validate and print settings\n"
 	    "  version                                           print the version\n"
 	    "\n"
 	    "Invoked as `sendmail`, paloma takes sendmail's flags; as `mailq`, it lists\n"
 	    "the queue.  See paloma(1) and paloma.conf(5).\n", f);
+}
+
+int
+cli_exec_helper(const struct pl_opts *o, const char *name, int argc, char **argv)
+{
+	char path[4300];
+	char **args = xcalloc((size_t)argc + 4, sizeof *args);
+	int n = 0;
+
+	pl_helper_path(name, path, sizeof path);
+	args[n++] = (char *)name;
+	if (o->config_path) {
+		args[n++] = "-c";
+		args[n++] = (char *)o->config_path;
+	}
+	for (int i = 0; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execv(path, args);
+	fprintf(stderr, "paloma: cannot run %s: %s (is paloma installed completely?)\n", path,
+	    strerror(errno));
+	free(args);
+	return EX_UNAVAILABLE;
 }
 
 int
@@ -74,6 +105,10 @@ main(int argc, char **argv)
 		return cli_queue(&o, argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "config"))
 		return cli_config(&o, argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "log"))
+		return cli_log(&o, argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "daemon"))
+		return cli_exec_helper(&o, "paloma-daemon", argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "version")) {
 		puts("paloma " PALOMA_VERSION);
 		return 0;

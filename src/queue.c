@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -39,6 +40,9 @@ pl_queue_init(const char *qdir, struct pl_err *e)
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
 		return pl_errf(e, EX_CANTCREAT, "cannot create %s: %s", p, strerror(errno));
 	snprintf(p, sizeof p, "%s/entries", qdir);
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return pl_errf(e, EX_CANTCREAT, "cannot create %s: %s", p, strerror(errno));
+	snprintf(p, sizeof p, "%s/done", qdir);
 	if (mkdir(p, 0700) < 0 && errno != EEXIST)
 		return pl_errf(e, EX_CANTCREAT, "cannot create %s: %s", p, strerror(errno));
 	return 0;
@@ -146,6 +150,7 @@ pl_rcpt_state_name(enum pl_rcpt_state s)
 	case PL_RCPT_QUEUED: return "queued";
 	case PL_RCPT_DEFERRED: return "deferred";
 	case PL_RCPT_DELIVERED: return "delivered";
+	case PL_RCPT_FAILED: return "failed";
 	case PL_RCPT_BOUNCED: return "bounced";
 	}
 	return "?";
@@ -377,8 +382,9 @@ pl_envelope_free(struct pl_envelope *env)
 	memset(env, 0, sizeof *env);
 }
 
-int
-pl_queue_load(const char *qdir, const char *id, struct pl_envelope *env, struct pl_err *e)
+static int
+load_from(const char *qdir, const char *sub, const char *id, struct pl_envelope *env,
+    struct pl_err *e)
 {
 	char path[4300];
 	char *text;
@@ -387,7 +393,7 @@ pl_queue_load(const char *qdir, const char *id, struct pl_envelope *env, struct 
 	if (!pl_queue_id_valid(id))
 		return pl_errf(e, EX_NOINPUT, "no queue entry %s (ids look like %s)", id,
 		    "0pxq3k7m2zs4b9ta");
-	snprintf(path, sizeof path, "%s/entries/%s/envelope", qdir, id);
+	snprintf(path, sizeof path, "%s/%s/%s/envelope", qdir, sub, id);
 	if (pl_read_file(path, ENVELOPE_MAX, &text, &len) < 0) {
 		if (errno == ENOENT)
 			return pl_errf(e, EX_NOINPUT, "no queue entry %s", id);
@@ -405,6 +411,62 @@ pl_queue_load(const char *qdir, const char *id, struct pl_envelope *env, struct 
 		return pl_errf(e, EX_DATAERR, "%s: damaged: Id does not match its directory", path);
 	}
 	return 0;
+}
+
+int
+pl_queue_load(const char *qdir, const char *id, struct pl_envelope *env, struct pl_err *e)
+{
+	return load_from(qdir, "entries", id, env, e);
+}
+
+int
+pl_queue_load_any(const char *qdir, const char *id, struct pl_envelope *env, int *retired,
+    struct pl_err *e)
+{
+	*retired = 0;
+	if (load_from(qdir, "entries", id, env, e) == 0)
+		return 0;
+	if (e->code != EX_NOINPUT || !pl_queue_id_valid(id))
+		return -1;
+	*retired = 1;
+	if (load_from(qdir, "done", id, env, e) == 0)
+		return 0;
+	return pl_errf(e, EX_NOINPUT, "no queue entry %s", id);
+}
+
+int
+pl_queue_retire(const char *qdir, const char *id, struct pl_err *e)
+{
+	char src[4300], dst[4300];
+
+	snprintf(src, sizeof src, "%s/entries/%s", qdir, id);
+	snprintf(dst, sizeof dst, "%s/done/%s", qdir, id);
+	pl_rmtree(dst);
+	if (rename(src, dst) < 0)
+		return pl_errf(e, EX_IOERR, "cannot retire %s: %s", src, strerror(errno));
+	snprintf(src, sizeof src, "%s/entries", qdir);
+	return pl_fsync_dir(src, e);
+}
+
+void
+pl_queue_prune_done(const char *qdir, int64_t max_age)
+{
+	char path[4300];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	snprintf(path, sizeof path, "%s/done", qdir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!pl_queue_id_valid(de->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/done/%s", qdir, de->d_name);
+		if (stat(path, &st) == 0 && (int64_t)st.st_mtime + max_age < (int64_t)time(NULL))
+			pl_rmtree(path);
+	}
+	closedir(d);
 }
 
 int

@@ -20,8 +20,12 @@ enum pl_rcpt_state {
 	PL_RCPT_QUEUED,		/* not tried yet */
 	PL_RCPT_DEFERRED,	/* temporary failure; tried again at next_attempt */
 	PL_RCPT_DELIVERED,	/* a 2xx after the final dot */
-	PL_RCPT_BOUNCED,	/* permanent failure or expired; reported */
+	PL_RCPT_FAILED,		/* permanent failure or expired; report not yet written */
+	PL_RCPT_BOUNCED,	/* failed and reported (or not reportable: null sender) */
 };
+
+/* 1 for delivered and bounced: nothing more will happen to the recipient. */
+#define PL_RCPT_FINAL(s) ((s) == PL_RCPT_DELIVERED || (s) == PL_RCPT_BOUNCED)
 
 struct pl_rcpt {
 	char *addr;		/* local@domain */
@@ -66,8 +70,16 @@ int pl_queue_submit(const char *qdir, struct pl_envelope *env, const char *msg, 
 
 /* Reads an entry's envelope.  EX_NOINPUT when there is no such entry. */
 int pl_queue_load(const char *qdir, const char *id, struct pl_envelope *env, struct pl_err *e);
+/* The same, also looking among retired entries; *retired says where it was. */
+int pl_queue_load_any(const char *qdir, const char *id, struct pl_envelope *env, int *retired,
+    struct pl_err *e);
 /* Rewrites an entry's envelope durably. */
 int pl_queue_save(const char *qdir, const struct pl_envelope *env, struct pl_err *e);
+/* Retires an entry whose recipients are all final: one rename moves it to
+ * queue/done/, where `paloma queue show` still finds it for a week. */
+int pl_queue_retire(const char *qdir, const char *id, struct pl_err *e);
+/* Deletes retired entries older than max_age seconds. */
+void pl_queue_prune_done(const char *qdir, int64_t max_age);
 /* Removes an entry: one rename makes it vanish, then its files are deleted. */
 int pl_queue_remove(const char *qdir, const char *id, struct pl_err *e);
 /* The ids of all entries, oldest first.  Free with pl_queue_ids_free. */

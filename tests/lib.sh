@@ -10,6 +10,10 @@ chmod 755 "$T"
 export HOME="$T/home" XDG_CONFIG_HOME="$T/config" XDG_STATE_HOME="$T/state"
 export XDG_RUNTIME_DIR="$T/run"
 unset PALOMA_CONFIG
+# No helper programs unless a test asks for them, so that paloma send never
+# starts a daemon behind a test's back; delivery tests set
+# PALOMA_LIBEXEC="$PALOMA_BUILD/libexec/paloma".
+export PALOMA_LIBEXEC="$T/no-libexec"
 mkdir -p "$HOME" "$XDG_CONFIG_HOME/paloma" "$XDG_RUNTIME_DIR"
 CONFIG="$XDG_CONFIG_HOME/paloma/config"
 QUEUE="$XDG_STATE_HOME/paloma/queue"

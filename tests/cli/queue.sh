@@ -52,14 +52,15 @@ na=$(grep '^Next-Attempt:' "$env" | head -n 1 | cut -d' ' -f2)
 check "flush: next attempt is now" test "$na" -le "$(date +%s)"
 expect_match "flush keeps the history" "$(cat "$env")" '^History: '
 
-# flush while a daemon holds the lock: refused, envelopes untouched
+# flush while something holds the daemon's lock but does not answer: refused,
+# envelopes untouched
 flock "$XDG_STATE_HOME/paloma/daemon.lock" sleep 3 & lockpid=$!
 sleep 0.3
 cp "$env" "$T/env.before"
 out=$("$PALOMA" queue flush 2>&1); rc=$?
-expect_eq "flush while the daemon runs: exit 75" "$rc" 75
-expect_match "flush while the daemon runs: says so" "$out" 'daemon is running'
-check "flush while the daemon runs: envelope untouched" cmp -s "$env" "$T/env.before"
+expect_eq "flush while the lock is held: exit 75" "$rc" 75
+expect_match "flush while the lock is held: says so" "$out" 'the daemon holds the queue but does not answer'
+check "flush while the lock is held: envelope untouched" cmp -s "$env" "$T/env.before"
 kill $lockpid 2>/dev/null; wait $lockpid 2>/dev/null
 
 # a damaged envelope is reported, the rest still listed

@@ -1,0 +1,33 @@
+/* ctl.h — talking to the running daemon over its UNIX socket.
+ *
+ * The socket is $XDG_RUNTIME_DIR/paloma/daemon.sock (or the state directory
+ * when there is no runtime directory), mode 0600.  The protocol is one line
+ * per request, one line per answer:
+ *   wake   → "ok"         the queue changed: look at it now
+ *   flush  → "ok N"       make every waiting recipient due now
+ *   status → "ok pid=… busy=… queued=…"  */
+#ifndef PALOMA_CTL_H
+#define PALOMA_CTL_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/* Path of the daemon's socket (static storage). */
+const char *pl_ctl_path(void);
+
+/* Sends one request and reads the answer into reply (may be NULL for no
+ * wait).  Returns 0, or -1 when no daemon listens (errno ENOENT or
+ * ECONNREFUSED) or the exchange failed. */
+int pl_ctl_request(const char *req, char *reply, size_t len, int timeout_ms);
+
+/* After a message was queued: wakes the daemon, or starts it (detached) when
+ * none runs and autostart is on.  Never fails the caller: the message is
+ * already safe; problems are reported on stderr when verbose. */
+void pl_ctl_wake_or_start(const char *config_path, int autostart, int verbose);
+
+/* The daemon helper's path: $PALOMA_LIBEXEC/paloma-daemon, else
+ * <dir of this program>/../libexec/paloma/paloma-daemon, else LIBEXECDIR. */
+void pl_helper_path(const char *name, char *out, size_t len);
+
+#endif
