@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,29 @@ set_defaults(struct pl_config *c)
 	c->max_message_size = 35LL * 1024 * 1024;
 	c->tls = PL_TLS_OPPORTUNISTIC;
 	c->autostart = 1;
+	c->timeout_connect = 30;
+	c->timeout_greeting = 300;
+	c->timeout_command = 300;
+	c->timeout_mail = 300;
+	c->timeout_rcpt = 300;
+	c->timeout_data_init = 120;
+	c->timeout_data_block = 180;
+	c->timeout_data_end = 600;
 }
+
+static const struct {
+	const char *key;
+	size_t off;
+} timeouts[] = {
+	{ "timeout_connect", offsetof(struct pl_config, timeout_connect) },
+	{ "timeout_greeting", offsetof(struct pl_config, timeout_greeting) },
+	{ "timeout_command", offsetof(struct pl_config, timeout_command) },
+	{ "timeout_mail", offsetof(struct pl_config, timeout_mail) },
+	{ "timeout_rcpt", offsetof(struct pl_config, timeout_rcpt) },
+	{ "timeout_data_init", offsetof(struct pl_config, timeout_data_init) },
+	{ "timeout_data_block", offsetof(struct pl_config, timeout_data_block) },
+	{ "timeout_data_end", offsetof(struct pl_config, timeout_data_end) },
+};
 
 struct ctx {
 	struct pl_config *c;
@@ -234,6 +257,9 @@ delivery_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "autostart"))
 		return parse_bool(x, v, &c->autostart);
+	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
+		if (!strcmp(k, timeouts[i].key))
+			return parse_dur(x, v, (long *)((char *)c + timeouts[i].off));
 	return bad(x, "%s", "unknown key in [delivery]");
 }
 
@@ -502,4 +528,6 @@ pl_config_print(const struct pl_config *c, struct buf *out)
 	buf_printf(out, "max_message_size = %lld\n", c->max_message_size);
 	buf_printf(out, "tls = %s\n", c->tls == PL_TLS_REQUIRED ? "required" : "opportunistic");
 	buf_printf(out, "autostart = %s\n", c->autostart ? "yes" : "no");
+	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
+		print_dur(out, timeouts[i].key, *(const long *)((const char *)c + timeouts[i].off));
 }

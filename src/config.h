@@ -41,6 +41,9 @@ struct pl_config {
 	long long max_message_size;
 	enum pl_tls_policy tls;
 	int autostart;
+	/* RFC 5321 4.5.3.2 timeouts, seconds */
+	long timeout_connect, timeout_greeting, timeout_command, timeout_mail, timeout_rcpt,
+	    timeout_data_init, timeout_data_block, timeout_data_end;
 };
 
 /* Reads path (NULL: pl_config_path()).  A missing file is fine only when the

@@ -20,6 +20,8 @@ printf '[delivery]\nmax_message_size = huge\n' >"$CONFIG"
 bad_config "bad size" "2: max_message_size: 'huge' is not a size"
 printf '[delivery]\ntls = maybe\n' >"$CONFIG"
 bad_config "bad tls" "2: tls: 'maybe' is not opportunistic or required"
+printf '[delivery]\ntimeout_rcpt = soon\n' >"$CONFIG"
+bad_config "bad timeout" "2: timeout_rcpt: 'soon' is not a duration"
 printf '[delivery]\nparallel = 0\n' >"$CONFIG"
 bad_config "parallel zero" "2: parallel: '0' is not a whole number"
 printf '[delivery]\ndns_servers = resolver.example\n' >"$CONFIG"
@@ -90,6 +92,8 @@ per_domain = 2
 max_message_size = 10M
 tls = required
 autostart = no
+timeout_connect = 5s
+timeout_data_end = 20m
 CFG
 out=$("$PALOMA" config check 2>"$T/err"); rc=$?
 expect_eq "good config: exit 0" "$rc" 0
@@ -101,6 +105,9 @@ expect_match "retry schedule with commas" "$out" '^retry_schedule = 30s 2m 1h$'
 expect_match "compound duration" "$out" '^max_lifetime = 2d12h$'
 expect_match "size" "$out" '^max_message_size = 10485760$'
 expect_match "tls required" "$out" '^tls = required$'
+expect_match "a timeout set" "$out" '^timeout_connect = 5s$'
+expect_match "another timeout set" "$out" '^timeout_data_end = 20m$'
+expect_match "a timeout left at its RFC 5321 default" "$out" '^timeout_data_init = 2m$'
 printf '%s\n' "$out" >"$T/printed"
 out2=$("$PALOMA" -c "$T/printed" config check 2>/dev/null); rc=$?
 expect_eq "printed settings are a valid config themselves" "$rc" 0
