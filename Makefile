@@ -56,7 +56,7 @@ CORE = util fsutil paths config addr message queue ctl log
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET =
+NET = smtp
 
 CORE_O  = $(CORE:%=$(B)/src/%.o)
 FRONT_O = $(FRONT:%=$(B)/src/%.o)
@@ -69,7 +69,10 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
-PROGS = $(B)/bin/paloma $(B)/bin/probe-libs
+# Helper programs the front end runs from $(LIBEXECDIR).
+HELPERS =
+
+PROGS = $(B)/bin/paloma $(B)/bin/probe-libs $(HELPERS:%=$(B)/libexec/paloma/%)
 
 all: $(PROGS)
 
@@ -122,11 +125,17 @@ bench-enqueue: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/systemd
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/systemd \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(B)/bin/paloma $(DESTDIR)$(BINDIR)/paloma
-	install -m 644 doc/paloma.1 $(DESTDIR)$(MANDIR)/man1/paloma.1
-	install -m 644 doc/paloma.conf.5 $(DESTDIR)$(MANDIR)/man5/paloma.conf.5
+	for h in $(HELPERS); do install -m 755 $(B)/libexec/paloma/$$h $(DESTDIR)$(LIBEXECDIR)/$$h; done
+	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 share/paloma.conf.sample $(DESTDIR)$(DATADIR)/paloma.conf.sample
+	sed 's|@BINDIR@|$(BINDIR)|g' share/systemd/paloma.service.in \
+	  >$(DESTDIR)$(DATADIR)/systemd/paloma.service
+	install -m 644 share/bash-completion/paloma \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/paloma
 
 # A `sendmail` link so that cron, mail(1), git send-email and mutt find paloma.
 install-sendmail: install
