@@ -1,0 +1,833 @@
+/* dns.c — delivery routes over c-ares, driven by the caller's poll loop.
+ * The outcomes and their status codes are listed at the top of dns.h.
+ *
+ * A lookup goes through two stages:
+ *   MX    one MX query for the domain;
+ *   ADDR  an AAAA and an A query for every MX host kept (for the domain
+ *         itself when it has no MX: implicit MX), all at once.
+ * Each c-ares query carries a small struct query naming its lookup and
+ * host; the lookup counts its queries in flight.  When the last one has
+ * answered, or the lookup's deadline passes, the lookup is finished: its
+ * route is built and it moves from the active list to the ready list, whose
+ * callbacks pl_dns_process() calls.  So a callback never runs inside
+ * pl_dns_route() or inside c-ares, and c-ares may call our query callbacks
+ * at any time (even from within ares_query()) without harm.
+ *
+ * A lookup finished by its deadline stays allocated until c-ares has
+ * answered its remaining queries, whose answers are then dropped.
+ *
+ * We use ares_query() (not ares_search, not ares_getaddrinfo): no search
+ * domains, no /etc/hosts, and the status of every query is ours to judge,
+ * so that "one MX host failed temporarily" stays distinguishable from "it
+ * does not exist".
+ *
+ * VIOLATION: RFC 7505 wants a null MX to be the only MX record.  When one
+ * comes beside real MX records we ignore it and use the others. */
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "dns.h"
+
+enum { CLASS_IN = 1, TYPE_A = 1, TYPE_MX = 15, TYPE_AAAA = 28 };
+enum { STAGE_MX, STAGE_ADDR };
+#define PENDING (-1000)		/* not an ares status */
+
+struct host {
+	char *name;
+	int pref;
+	struct in6_addr v6[PL_DNS_MAX_ADDRS];
+	struct in_addr v4[PL_DNS_MAX_ADDRS];
+	size_t n6, n4;
+	int st6, st4;		/* ares status of the AAAA and A queries, or PENDING */
+};
+
+struct lookup {
+	struct pl_dns *d;
+	char *domain;		/* as asked, final dot removed */
+	pl_route_cb cb;
+	void *arg;
+	int64_t deadline;	/* monotonic ms */
+	int stage;
+	int outstanding;	/* c-ares queries in flight */
+	int active;		/* on d->active */
+	int finished;		/* route built: on d->ready or delivered */
+	int delivered;		/* callback called */
+	int expired;		/* finished by the deadline */
+	struct host *hosts;
+	size_t nhosts;
+	size_t nnull;		/* null MX records seen */
+	struct pl_route *r;	/* set once finished (or early, by fail()) */
+	struct lookup *prev, *next;
+};
+
+struct list {
+	struct lookup *head, *tail;
+};
+
+struct pl_dns {
+	ares_channel ch;
+	int timeout_ms;
+	int closing;
+	int npending;
+	struct list active;	/* in start order, hence by deadline */
+	struct list ready;	/* finished, callback not yet called */
+};
+
+struct query {
+	struct lookup *lk;
+	int type;
+	size_t host;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+list_add(struct list *l, struct lookup *lk)
+{
+	lk->next = NULL;
+	lk->prev = l->tail;
+	if (l->tail)
+		l->tail->next = lk;
+	else
+		l->head = lk;
+	l->tail = lk;
+}
+
+static void
+list_del(struct list *l, struct lookup *lk)
+{
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else
+		l->head = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	else
+		l->tail = lk->prev;
+	lk->prev = lk->next = NULL;
+}
+
+/* ---- Pure parts --------------------------------------------------------- */
+
+enum pl_dns_result
+pl_dns_classify(int st, const char **text)
+{
+	const char *t;
+	enum pl_dns_result res = PL_DNS_TEMPFAIL;
+
+	switch (st) {
+	case ARES_SUCCESS:	res = PL_DNS_OK; t = "answered"; break;
+	case ARES_ENOTFOUND:	res = PL_DNS_PERMFAIL; t = "no such domain (NXDOMAIN)"; break;
+	case ARES_ENODATA:	res = PL_DNS_PERMFAIL; t = "no record of that type"; break;
+	case ARES_EBADNAME:	res = PL_DNS_PERMFAIL; t = "not a valid domain name"; break;
+	case ARES_ESERVFAIL:	t = "DNS server failure (SERVFAIL)"; break;
+	case ARES_EREFUSED:	t = "the DNS server refused to answer (REFUSED)"; break;
+	/* c-ares 1.18.1 tries the next server on a SERVFAIL or REFUSED answer
+	 * and, when none is left, reports ECONNREFUSED, as for no server at all */
+	case ARES_ECONNREFUSED:	t = "no DNS server answered it (SERVFAIL, REFUSED or unreachable)"; break;
+	case ARES_ETIMEOUT:	t = "the DNS server did not answer in time"; break;
+	case ARES_EFORMERR:	t = "the DNS server could not parse the query (FORMERR)"; break;
+	case ARES_ENOTIMP:	t = "the DNS server does not implement the query (NOTIMP)"; break;
+	case ARES_EBADRESP:	t = "malformed DNS answer"; break;
+	case ARES_ENOMEM:	t = "out of memory"; break;
+	case ARES_EDESTRUCTION:
+	case ARES_ECANCELLED:	t = "cancelled"; break;
+	default:		t = ares_strerror(st); break;
+	}
+	if (text)
+		*text = t;
+	return res;
+}
+
+static uint32_t
+default_rnd(void *arg)
+{
+	uint32_t x;
+
+	(void)arg;
+	random_bytes(&x, sizeof x);
+	return x;
+}
+
+static int
+by_pref(const void *a, const void *b)
+{
+	const struct pl_mx *x = a, *y = b;
+
+	return (x->pref > y->pref) - (x->pref < y->pref);
+}
+
+void
+pl_dns_sort_mx(struct pl_mx *mx, size_t n, uint32_t (*rnd)(void *), void *rarg)
+{
+	if (n < 2)
+		return;
+	if (!rnd)
+		rnd = default_rnd;
+	qsort(mx, n, sizeof *mx, by_pref);
+	for (size_t i = 0; i < n; ) {
+		size_t j = i + 1;
+		while (j < n && mx[j].pref == mx[i].pref)
+			j++;
+		/* Fisher-Yates over mx[i..j) */
+		for (size_t k = j - 1; k > i; k--) {
+			size_t m = i + rnd(rarg) % (k - i + 1);
+			struct pl_mx t = mx[k];
+			mx[k] = mx[m];
+			mx[m] = t;
+		}
+		i = j;
+	}
+}
+
+int
+pl_dns_literal(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char in[64];
+	size_t n;
+
+	if (s[0] != '[')
+		return 0;
+	n = strlen(s);
+	if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof in)
+		return -1;
+	memcpy(in, s + 1, n - 2);
+	in[n - 2] = '\0';
+	memset(ss, 0, sizeof *ss);
+	if (ascii_ncasecmp(in, "IPv6:", 5) == 0) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, in + 5, &a->sin6_addr) != 1)
+			return -1;
+		a->sin6_family = AF_INET6;
+		*len = sizeof *a;
+		return 1;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		/* other tags (General-address-literal) are not supported */
+		if (inet_pton(AF_INET, in, &a->sin_addr) != 1)
+			return -1;
+		a->sin_family = AF_INET;
+		*len = sizeof *a;
+		return 1;
+	}
+}
+
+int
+pl_dns_valid_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c >= 0x80))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- Routes ------------------------------------------------------------- */
+
+void
+pl_route_free(struct pl_route *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nmx; i++) {
+		free(r->mx[i].host);
+		free(r->mx[i].addrs);
+		free(r->mx[i].addrlens);
+	}
+	free(r->mx);
+	free(r->why);
+	free(r->domain);
+	free(r);
+}
+
+static struct pl_route *
+route_new(struct lookup *lk)
+{
+	struct pl_route *r = xcalloc(1, sizeof *r);
+
+	r->domain = xstrdup(lk->domain);
+	return r;
+}
+
+/* Sets lk's outcome to a failure; the lookup is finished by the caller. */
+static void fail(struct lookup *lk, enum pl_dns_result res, const char *status,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct lookup *lk, enum pl_dns_result res, const char *status, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	buf_adds(&b, s ? s : "DNS lookup failed");
+	free(s);
+	pl_route_free(lk->r);
+	lk->r = route_new(lk);
+	lk->r->result = res;
+	snprintf(lk->r->status, sizeof lk->r->status, "%s", status);
+	lk->r->why = buf_steal(&b);
+}
+
+/* Why a host has no address: 1 (temporary) or 0 (permanent), phrase in *t. */
+static int
+host_failure(const struct lookup *lk, const struct host *h, const char **t)
+{
+	int st6 = h->st6 == PENDING ? ARES_ETIMEOUT : h->st6;
+	int st4 = h->st4 == PENDING ? ARES_ETIMEOUT : h->st4;
+
+	if (lk->d->closing)
+		st6 = st4 = ARES_ECANCELLED;
+	if (pl_dns_classify(st4, t) == PL_DNS_TEMPFAIL)
+		return 1;
+	if (pl_dns_classify(st6, t) == PL_DNS_TEMPFAIL)
+		return 1;
+	if (st4 == ARES_ENOTFOUND || st6 == ARES_ENOTFOUND)
+		*t = "no such host (NXDOMAIN)";
+	else if (st4 == ARES_EBADNAME || st6 == ARES_EBADNAME)
+		*t = "not a valid host name";
+	else
+		*t = "no A or AAAA record";
+	return 0;
+}
+
+static void
+add_mx(struct pl_route *r, const struct host *h)
+{
+	size_t k6, k4, half = PL_DNS_MAX_ADDRS / 2;
+	struct pl_mx *m;
+
+	/* keep both families when the answers hold too many */
+	k6 = h->n6;
+	if (h->n6 + h->n4 > PL_DNS_MAX_ADDRS)
+		k6 = h->n6 < half ? h->n6 : (PL_DNS_MAX_ADDRS - h->n4 > half ?
+		    PL_DNS_MAX_ADDRS - h->n4 : half);
+	k4 = h->n4 < PL_DNS_MAX_ADDRS - k6 ? h->n4 : PL_DNS_MAX_ADDRS - k6;
+	r->mx = xrealloc(r->mx, (r->nmx + 1) * sizeof *r->mx);
+	m = &r->mx[r->nmx++];
+	m->host = xstrdup(h->name);
+	m->pref = h->pref;
+	m->naddrs = k6 + k4;
+	m->addrs = xcalloc(m->naddrs, sizeof *m->addrs);
+	m->addrlens = xcalloc(m->naddrs, sizeof *m->addrlens);
+	for (size_t i = 0; i < k6; i++) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&m->addrs[i];
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = h->v6[i];
+		m->addrlens[i] = sizeof *a;
+	}
+	for (size_t i = 0; i < k4; i++) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&m->addrs[k6 + i];
+
+		a->sin_family = AF_INET;
+		a->sin_addr = h->v4[i];
+		m->addrlens[k6 + i] = sizeof *a;
+	}
+}
+
+/* Builds the route from the hosts' answers. */
+static void
+build_route(struct lookup *lk)
+{
+	struct buf skipped = { 0 };
+	struct pl_route *r;
+	const char *t = "";
+	int anytemp = 0;
+
+	if (lk->d->closing) {
+		fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the DNS lookup of %s was cancelled", lk->domain);
+		return;
+	}
+	if (lk->stage == STAGE_MX) {
+		fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the DNS lookup of the MX records of %s timed out "
+		    "after %d ms", lk->domain, lk->d->timeout_ms);
+		return;
+	}
+	r = route_new(lk);
+	r->implicit = lk->nhosts == 1 && lk->hosts[0].pref < 0;
+	for (size_t i = 0; i < lk->nhosts; i++) {
+		struct host *h = &lk->hosts[i];
+		int temp;
+
+		if (h->n6 + h->n4 > 0) {
+			add_mx(r, h);
+			continue;
+		}
+		temp = host_failure(lk, h, &t);
+		anytemp |= temp;
+		buf_printf(&skipped, "%s%s, %s", skipped.len ? "; " : "", h->name, t);
+	}
+	if (r->implicit && r->nmx)
+		r->mx[0].pref = 0;
+	if (r->nmx) {
+		r->result = PL_DNS_OK;
+		if (skipped.len) {
+			char *s = buf_steal(&skipped);
+
+			buf_printf(&skipped, "MX hosts of %s skipped: %s", lk->domain, s);
+			free(s);
+		}
+		r->why = buf_steal(&skipped);
+		lk->r = r;
+		return;
+	}
+	pl_route_free(r);
+	if (lk->nhosts == 1 && lk->hosts[0].pref < 0) {
+		if (anytemp)
+			fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "%s has no MX record and the lookup of its "
+			    "address failed: %s", lk->domain, t);
+		else
+			fail(lk, PL_DNS_PERMFAIL, "5.1.2", "%s has no MX record and no address: it "
+			    "accepts no mail", lk->domain);
+		lk->r->implicit = 1;
+	} else if (anytemp) {
+		fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "none of the MX hosts of %s could be resolved: %s",
+		    lk->domain, skipped.p);
+	} else {
+		fail(lk, PL_DNS_PERMFAIL, "5.4.4", "none of the MX hosts of %s has an address: %s",
+		    lk->domain, skipped.p);
+	}
+	buf_free(&skipped);
+}
+
+/* Moves lk to the ready list with its route. */
+static void
+finish(struct lookup *lk)
+{
+	struct pl_dns *d = lk->d;
+
+	if (lk->finished)
+		return;
+	if (!lk->r)
+		build_route(lk);
+	lk->finished = 1;
+	if (lk->active) {
+		list_del(&d->active, lk);
+		lk->active = 0;
+	}
+	list_add(&d->ready, lk);
+}
+
+static void
+free_lookup(struct lookup *lk)
+{
+	for (size_t i = 0; i < lk->nhosts; i++)
+		free(lk->hosts[i].name);
+	free(lk->hosts);
+	pl_route_free(lk->r);
+	free(lk->domain);
+	free(lk);
+}
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+static void
+start_query(struct lookup *lk, const char *name, int type, size_t host)
+{
+	struct query *q = xmalloc(sizeof *q);
+
+	q->lk = lk;
+	q->type = type;
+	q->host = host;
+	lk->outstanding++;
+	ares_query(lk->d->ch, name, CLASS_IN, type, on_answer, q);
+}
+
+/* Starts the AAAA and A queries of every host. */
+static void
+start_hosts(struct lookup *lk)
+{
+	lk->stage = STAGE_ADDR;
+	lk->outstanding++;		/* answers arriving meanwhile must not finish lk */
+	for (size_t i = 0; i < lk->nhosts; i++) {
+		struct host *h = &lk->hosts[i];
+
+		if (!pl_dns_valid_domain(h->name)) {
+			h->st6 = h->st4 = ARES_EBADNAME;
+			continue;
+		}
+		h->st6 = h->st4 = PENDING;
+		start_query(lk, h->name, TYPE_AAAA, i);
+		start_query(lk, h->name, TYPE_A, i);
+	}
+	lk->outstanding--;
+}
+
+static void
+on_mx(struct lookup *lk, int status, const unsigned char *abuf, int alen)
+{
+	struct ares_mx_reply *reply = NULL;
+	struct pl_mx *list;
+	size_t n = 0, k = 0;
+	const char *t;
+
+	if (status == ARES_SUCCESS) {
+		status = ares_parse_mx_reply(abuf, alen, &reply);
+		if (status == ARES_SUCCESS && !reply)
+			status = ARES_ENODATA;
+	}
+	if (status == ARES_ENODATA) {
+		/* RFC 5321 5.1: the domain itself is the only MX (pref -1 marks it) */
+		lk->hosts = xcalloc(1, sizeof *lk->hosts);
+		lk->nhosts = 1;
+		lk->hosts[0].name = xstrdup(lk->domain);
+		lk->hosts[0].pref = -1;
+		start_hosts(lk);
+		return;
+	}
+	if (status != ARES_SUCCESS) {
+		if (pl_dns_classify(status, &t) == PL_DNS_PERMFAIL)
+			fail(lk, PL_DNS_PERMFAIL, "5.1.2", "%s does not exist: %s", lk->domain, t);
+		else if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+			fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the DNS lookup of %s was cancelled",
+			    lk->domain);
+		else
+			fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the DNS lookup of the MX records of %s "
+			    "failed: %s", lk->domain, t);
+		return;
+	}
+	for (struct ares_mx_reply *m = reply; m; m = m->next)
+		n++;
+	list = xcalloc(n, sizeof *list);
+	for (struct ares_mx_reply *m = reply; m; m = m->next) {
+		if (!m->host || !m->host[0] || strcmp(m->host, ".") == 0) {
+			lk->nnull++;
+			continue;
+		}
+		list[k].host = m->host;
+		list[k].pref = m->priority;
+		k++;
+	}
+	if (k == 0) {
+		fail(lk, PL_DNS_PERMFAIL, "5.1.10", "%s has a null MX record (RFC 7505): it accepts "
+		    "no mail", lk->domain);
+		free(list);
+		ares_free_data(reply);
+		return;
+	}
+	pl_dns_sort_mx(list, k, NULL, NULL);
+	lk->hosts = xcalloc(k < PL_DNS_MAX_MX ? k : PL_DNS_MAX_MX, sizeof *lk->hosts);
+	for (size_t i = 0; i < k && lk->nhosts < PL_DNS_MAX_MX; i++) {
+		size_t j;
+
+		for (j = 0; j < lk->nhosts; j++)	/* the same host twice: first one only */
+			if (ascii_casecmp(lk->hosts[j].name, list[i].host) == 0)
+				break;
+		if (j < lk->nhosts)
+			continue;
+		lk->hosts[lk->nhosts].name = xstrdup(list[i].host);
+		lk->hosts[lk->nhosts].pref = list[i].pref;
+		lk->nhosts++;
+	}
+	free(list);
+	ares_free_data(reply);
+	start_hosts(lk);
+}
+
+static void
+on_addr(struct lookup *lk, const struct query *q, int status, const unsigned char *abuf, int alen)
+{
+	struct host *h = &lk->hosts[q->host];
+
+	if (q->type == TYPE_AAAA) {
+		struct ares_addr6ttl a[PL_DNS_MAX_ADDRS];
+		int n = PL_DNS_MAX_ADDRS;
+
+		if (status == ARES_SUCCESS)
+			status = ares_parse_aaaa_reply(abuf, alen, NULL, a, &n);
+		if (status == ARES_SUCCESS && n <= 0)
+			status = ARES_ENODATA;
+		for (int i = 0; status == ARES_SUCCESS && i < n && h->n6 < PL_DNS_MAX_ADDRS; i++)
+			memcpy(&h->v6[h->n6++], &a[i].ip6addr, sizeof h->v6[0]);
+		h->st6 = status;
+	} else {
+		struct ares_addrttl a[PL_DNS_MAX_ADDRS];
+		int n = PL_DNS_MAX_ADDRS;
+
+		if (status == ARES_SUCCESS)
+			status = ares_parse_a_reply(abuf, alen, NULL, a, &n);
+		if (status == ARES_SUCCESS && n <= 0)
+			status = ARES_ENODATA;
+		for (int i = 0; status == ARES_SUCCESS && i < n && h->n4 < PL_DNS_MAX_ADDRS; i++)
+			h->v4[h->n4++] = a[i].ipaddr;
+		h->st4 = status;
+	}
+}
+
+static void
+on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct query q = *(struct query *)arg;
+	struct lookup *lk = q.lk;
+
+	(void)timeouts;
+	free(arg);
+	lk->outstanding--;
+	if (lk->finished) {
+		if (lk->delivered && lk->outstanding == 0)
+			free_lookup(lk);
+		return;
+	}
+	if (q.type == TYPE_MX) {
+		if (lk->d->closing && status == ARES_SUCCESS)
+			status = ARES_EDESTRUCTION;
+		on_mx(lk, status, abuf, alen);
+	} else {
+		on_addr(lk, &q, status, abuf, alen);
+	}
+	if (lk->r || lk->outstanding == 0)
+		finish(lk);
+}
+
+/* ---- The resolver ------------------------------------------------------- */
+
+int
+pl_dns_new(struct pl_dns **dp, const char *servers, int timeout_ms, struct pl_err *e)
+{
+	struct ares_options o;
+	struct pl_dns *d;
+	int rc;
+
+	*dp = NULL;
+	if (timeout_ms <= 0)
+		timeout_ms = PL_DNS_TIMEOUT_MS;
+	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS)
+		return pl_errf(e, EX_SOFTWARE, "cannot start the DNS resolver: %s", ares_strerror(rc));
+	memset(&o, 0, sizeof o);
+	/* c-ares doubles the wait at each round of tries: t + 2t for one server */
+	o.timeout = timeout_ms / 3 > 50 ? timeout_ms / 3 : 50;
+	o.tries = 2;
+	d = xcalloc(1, sizeof *d);
+	d->timeout_ms = timeout_ms;
+	rc = ares_init_options(&d->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc != ARES_SUCCESS) {
+		free(d);
+		ares_library_cleanup();
+		return pl_errf(e, EX_OSERR, "cannot start the DNS resolver: %s", ares_strerror(rc));
+	}
+	if (servers) {
+		rc = *servers ? ares_set_servers_ports_csv(d->ch, servers) : ARES_EBADSTR;
+		if (rc != ARES_SUCCESS) {
+			ares_destroy(d->ch);
+			free(d);
+			ares_library_cleanup();
+			return pl_errf(e, EX_CONFIG, "dns_servers = %s: not a list of addresses such as "
+			    "127.0.0.1:5353,[::1]:53 (%s)", servers, ares_strerror(rc));
+		}
+	}
+	*dp = d;
+	return 0;
+}
+
+static void
+deliver(struct lookup *lk)
+{
+	struct pl_dns *d = lk->d;
+	struct pl_route *r = lk->r;
+	pl_route_cb cb = lk->cb;
+	void *arg = lk->arg;
+
+	list_del(&d->ready, lk);
+	lk->r = NULL;
+	lk->delivered = 1;
+	d->npending--;
+	if (lk->outstanding == 0)
+		free_lookup(lk);
+	cb(arg, r);
+}
+
+void
+pl_dns_free(struct pl_dns *d)
+{
+	if (!d)
+		return;
+	d->closing = 1;
+	/* every query's callback runs now, with ARES_EDESTRUCTION */
+	ares_destroy(d->ch);
+	while (d->active.head)
+		finish(d->active.head);
+	while (d->ready.head)
+		deliver(d->ready.head);
+	ares_library_cleanup();
+	free(d);
+}
+
+int
+pl_dns_pollfds(struct pl_dns *d, struct pollfd *fds, int max)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	int bits, n = 0;
+
+	bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
+		short ev = 0;
+
+		if (ARES_GETSOCK_READABLE(bits, i))
+			ev |= POLLIN;
+		if (ARES_GETSOCK_WRITABLE(bits, i))
+			ev |= POLLOUT;
+		if (!ev)
+			break;
+		fds[n].fd = socks[i];
+		fds[n].events = ev;
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+void
+pl_dns_process(struct pl_dns *d, const struct pollfd *fds, int n)
+{
+	struct list ready;
+	int64_t now;
+
+	for (int i = 0; i < n; i++) {
+		short re = fds[i].revents;
+
+		if (!re || (re & POLLNVAL))
+			continue;
+		ares_process_fd(d->ch, re & (POLLIN | POLLERR | POLLHUP) ? fds[i].fd : ARES_SOCKET_BAD,
+		    re & POLLOUT ? fds[i].fd : ARES_SOCKET_BAD);
+	}
+	/* retries and c-ares' own timeouts */
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	now = mono_ms();
+	while (d->active.head && d->active.head->deadline <= now) {
+		d->active.head->expired = 1;
+		finish(d->active.head);
+	}
+	/* Lookups that callbacks start now wait for the next round. */
+	ready = d->ready;
+	d->ready.head = d->ready.tail = NULL;
+	while (ready.head) {
+		struct lookup *lk = ready.head;
+
+		list_del(&ready, lk);
+		list_add(&d->ready, lk);
+		deliver(lk);
+	}
+}
+
+int
+pl_dns_timeout_ms(struct pl_dns *d, int max_ms)
+{
+	struct timeval maxtv, tv, *tvp;
+	int t = max_ms;
+
+	if (d->ready.head)
+		return 0;
+	if (max_ms >= 0) {
+		maxtv.tv_sec = max_ms / 1000;
+		maxtv.tv_usec = (max_ms % 1000) * 1000;
+	}
+	tvp = ares_timeout(d->ch, max_ms >= 0 ? &maxtv : NULL, &tv);
+	if (tvp) {
+		int64_t ms = (int64_t)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
+
+		if (t < 0 || ms < t)
+			t = (int)ms;
+	}
+	if (d->active.head) {
+		int64_t left = d->active.head->deadline - mono_ms();
+
+		if (left < 0)
+			left = 0;
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
+	return t;
+}
+
+int
+pl_dns_pending(struct pl_dns *d)
+{
+	return d->npending;
+}
+
+void
+pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg)
+{
+	struct lookup *lk = xcalloc(1, sizeof *lk);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t n;
+	int lit;
+
+	lk->d = d;
+	lk->cb = cb;
+	lk->arg = arg;
+	lk->deadline = mono_ms() + d->timeout_ms;
+	d->npending++;
+	lit = pl_dns_literal(domain, &ss, &len);
+	lk->domain = xstrdup(domain);
+	n = strlen(lk->domain);
+	if (!lit && n > 1 && lk->domain[n - 1] == '.')
+		lk->domain[n - 1] = '\0';
+	if (d->closing) {
+		fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the DNS lookup of %s was cancelled", lk->domain);
+	} else if (lit < 0) {
+		fail(lk, PL_DNS_PERMFAIL, "5.1.3", "%s is not a valid domain literal: write "
+		    "[192.0.2.1] or [IPv6:2001:db8::1]", lk->domain);
+	} else if (lit > 0) {
+		struct pl_route *r = lk->r = route_new(lk);
+
+		r->result = PL_DNS_OK;
+		r->literal = 1;
+		r->why = xstrdup("");
+		r->mx = xcalloc(1, sizeof *r->mx);
+		r->nmx = 1;
+		r->mx[0].host = xstrdup(domain);
+		r->mx[0].addrs = xmalloc(sizeof *r->mx[0].addrs);
+		r->mx[0].addrs[0] = ss;
+		r->mx[0].addrlens = xmalloc(sizeof *r->mx[0].addrlens);
+		r->mx[0].addrlens[0] = len;
+		r->mx[0].naddrs = 1;
+	} else if (!pl_dns_valid_domain(lk->domain)) {
+		fail(lk, PL_DNS_PERMFAIL, "5.1.3", "\"%s\" is not a valid domain name", lk->domain);
+	} else {
+		lk->active = 1;
+		list_add(&d->active, lk);
+		start_query(lk, lk->domain, TYPE_MX, 0);
+		return;
+	}
+	finish(lk);
+}
