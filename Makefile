@@ -46,7 +46,7 @@ NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
 
 # Delivery side (c-ares, OpenSSL): linked into the daemon and its tests.
 NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS)
-NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
+NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS) $(NOTMUCH_LIBS)
 
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
@@ -56,7 +56,7 @@ CORE = util fsutil paths config addr message queue ctl log
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp
+NET = smtp dns dsn maildir index report
 
 CORE_O  = $(CORE:%=$(B)/src/%.o)
 FRONT_O = $(FRONT:%=$(B)/src/%.o)
@@ -70,7 +70,10 @@ TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS =
+HELPERS = paloma-daemon
+# The queue daemon's own objects (besides CORE and NET).
+DAEMON = daemon scheduler conn tls event bounce
+DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
 
 PROGS = $(B)/bin/paloma $(B)/bin/probe-libs $(HELPERS:%=$(B)/libexec/paloma/%)
 
@@ -83,6 +86,10 @@ $(B)/src/%.o: src/%.c $(wildcard src/*.h)
 $(B)/bin/paloma: $(FRONT_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/libexec/paloma/paloma-daemon: $(DAEMON_O) $(NET_O) $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 
 # Links one call of each core library, so that a missing or broken library
 # shows up at build time with its name, not later in a helper.
@@ -145,3 +152,43 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all units deps check check-quick demo bench-enqueue install install-sendmail clean
+
+# Fuzzing (clang's libFuzzer with ASan and UBSan): one target per parser of
+# untrusted input, tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/TARGET/.
+# `make fuzz` builds them into build-fuzz/; `make fuzz-run` runs each for
+# FUZZ_SECONDS on its seeds, keeping what it finds in build-fuzz/corpus/ and
+# crashes in build-fuzz/crashes/ (copy a crash into the seed directory: the
+# unit test test_fuzz_corpus replays every seed, so it stays a regression test).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = $(BASE) $(filter-out -Werror -Wno-format-truncation,$(WARN)) -g -O1 -fno-omit-frame-pointer \
+                $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
+FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o)
+
+fuzz: $(FUZZ_BIN)
+
+build-fuzz/src/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_O)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) $(NET_LIBS)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_BIN); do \
+	  n=$${t##*/}; mkdir -p build-fuzz/corpus/$$n build-fuzz/crashes; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/crashes/$$n- \
+	    build-fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+# The corpus replay test compiles the fuzz targets in: rebuild it when they change.
+$(B)/tests/test_fuzz_corpus: $(FUZZ_SRC)
+
+.SECONDARY: $(FUZZ_O)
+.PHONY: fuzz fuzz-run

@@ -1,0 +1,31 @@
+/* report.h — putting a delivery report where the user reads mail.
+ *
+ * pl_dsn_deliver is the I/O half of reports: dsn.c builds the message
+ * (pure), maildir.c delivers it durably, index.c makes it visible in the
+ * client with the tags inbox, unread and bounce.  The daemon calls it (via
+ * bounce.c) for each entry with failed or long-delayed recipients. */
+#ifndef PALOMA_REPORT_H
+#define PALOMA_REPORT_H
+
+#include "dsn.h"
+#include "util.h"
+
+/* The tags a report gets: inbox, unread, bounce (NULL-terminated). */
+extern const char *const pl_report_tags[];
+
+/* Builds the report described by p and delivers it into the Maildir folder
+ * <maildir_root>/<account>/INBOX (<maildir_root>/INBOX when account is NULL
+ * or ""), into new/, creating the folder when missing; then indexes it in
+ * the notmuch database of maildir_root with pl_report_tags.
+ * p->message_id may be NULL: a fresh one is made (pl_dsn_message_id).
+ * *path_out (if path_out is not NULL) receives the delivered file's path.
+ * Returns:
+ *   0  delivered and indexed;
+ *   1  delivered (durably: do not write it again) but not indexed, e.g. the
+ *      database stayed locked; e says why, for the log.  `notmuch new` finds
+ *      the file later, without the bounce tag;
+ *  -1  not delivered (null sender, bad account name, disk errors): e says why. */
+int pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root,
+    const char *account, char **path_out, struct pl_err *e);
+
+#endif
