@@ -1,0 +1,53 @@
+/* bounce.c — the daemon's reports to the sender, from an envelope's state. */
+#include "bounce.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "report.h"
+
+int
+pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
+    enum pl_bounce_kind kind, struct pl_err *e)
+{
+	enum pl_rcpt_state want = kind == PL_BOUNCE_FAILED ? PL_RCPT_FAILED : PL_RCPT_DEFERRED;
+	const char *action = kind == PL_BOUNCE_FAILED ? "failed" : "delayed";
+	struct pl_dsn_rcpt *r = xcalloc(env->nrcpt, sizeof *r);
+	struct pl_dsn_params p = { 0 };
+	char *orig = NULL, *path = NULL;
+	size_t n = 0, len = 0;
+	int rc;
+
+	for (size_t k = 0; k < env->nrcpt; k++)
+		if (env->rcpt[k].state == want)
+			pl_dsn_rcpt_from_env(&r[n++], env, k, action,
+			    env->created + c->max_lifetime);
+	if (n == 0) {
+		free(r);
+		return 0;
+	}
+	/* The original's header goes into the report; without it (the file
+	 * is damaged or gone) the report still says what happened. */
+	if (pl_read_file(pl_queue_message_path(pl_queue_dir(), env->id), 1 << 20, &orig, &len) < 0) {
+		orig = NULL;
+		len = 0;
+	}
+	p.env = env;
+	p.rcpt = r;
+	p.nrcpt = n;
+	p.reporting_mta = c->helo_name;
+	p.orig = orig ? orig : "";
+	p.orig_len = len;
+	p.date = pl_now();
+	rc = pl_dsn_deliver(&p, c->maildir, env->account, &path, e);
+	if (rc == 1) {
+		pl_log("%s: report %s delivered but not indexed: %s", env->id, path, e->msg);
+		rc = 0;
+	}
+	free(path);
+	free(orig);
+	free(r);
+	return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,467 @@
+/* conn.c — carries out what the SMTP machine (smtp.c) asks for, on one
+ * non-blocking socket in the daemon's event loop.  See conn.h. */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "smtp.h"
+#include "tls.h"
+
+struct txnw {
+	struct pl_smtp_txn t;
+	struct pl_job *job;
+};
+
+struct pl_conn {
+	struct pl_loop *loop;
+	struct pl_smtp *smtp;
+	const struct pl_conn_ops *ops;
+	void *arg;
+	int fd;
+	int connecting;
+	int aborting;
+	int finished;
+	int in_step;
+	int again;
+	struct pl_tls *tls;
+	void *tls_ctx;
+	struct pl_timer *timer;
+	int connect_timeout;
+	char mx[256], ip[INET6_ADDRSTRLEN], remote[340], tlsdesc[160];
+};
+
+static void step(struct pl_conn *c);
+
+const char *
+pl_conn_remote(const struct pl_conn *c)
+{
+	return c->remote;
+}
+
+const char *
+pl_conn_ip(const struct pl_conn *c)
+{
+	return c->ip;
+}
+
+const char *
+pl_conn_mx(const struct pl_conn *c)
+{
+	return c->mx;
+}
+
+const char *
+pl_conn_tls(const struct pl_conn *c)
+{
+	return c->tlsdesc[0] ? c->tlsdesc : NULL;
+}
+
+static void
+copy_outcome(struct pl_outcome *o, const struct pl_smtp_outcome *so)
+{
+	o->result = so->result == PL_SMTP_DELIVERED ? PL_RESULT_OK :
+	    so->result == PL_SMTP_PERM ? PL_RESULT_PERM : PL_RESULT_TEMP;
+	snprintf(o->status, sizeof o->status, "%s", so->status);
+	snprintf(o->reply, sizeof o->reply, "%s", so->reply);
+	snprintf(o->step, sizeof o->step, "%s", so->step);
+}
+
+static void
+cb_rcpt(void *arg, struct pl_smtp_txn *t, size_t k, const struct pl_smtp_outcome *so)
+{
+	struct pl_conn *c = arg;
+	struct txnw *w = t->user;
+	struct pl_outcome o;
+
+	copy_outcome(&o, so);
+	c->ops->rcpt_done(c->arg, c, w->job, k, &o);
+}
+
+static void
+cb_txn(void *arg, struct pl_smtp_txn *t)
+{
+	struct pl_conn *c = arg;
+	struct txnw *w = t->user;
+
+	c->ops->job_done(c->arg, c, w->job);
+	free(w);
+}
+
+static void
+on_timer(void *arg)
+{
+	struct pl_conn *c = arg;
+
+	c->timer = NULL;
+	if (c->connecting) {
+		char why[128];
+		c->connecting = 0;
+		snprintf(why, sizeof why, "no connection within %d seconds", c->connect_timeout);
+		pl_smtp_on_connect_failed(c->smtp, why);
+	} else {
+		pl_smtp_on_timeout(c->smtp);
+	}
+	step(c);
+}
+
+static void
+on_timer_first(void *arg)
+{
+	struct pl_conn *c = arg;
+
+	c->timer = NULL;
+	step(c);
+}
+
+static void
+arm_timer(struct pl_conn *c, int seconds)
+{
+	if (c->timer)
+		pl_timer_cancel(c->loop, c->timer);
+	c->timer = seconds > 0 ? pl_timer_add(c->loop, (int64_t)seconds * 1000, on_timer, c) : NULL;
+}
+
+static void
+close_socket(struct pl_conn *c)
+{
+	if (c->fd < 0)
+		return;
+	pl_loop_del(c->loop, c->fd);
+	if (c->tls) {
+		pl_tls_free(c->tls);
+		c->tls = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Reads what the server sent and feeds it to the machine. */
+static void
+do_read(struct pl_conn *c)
+{
+	char buf[16384];
+	struct pl_err e;
+
+	for (int rounds = 0; rounds < 64 && c->fd >= 0; rounds++) {
+		ssize_t n;
+		int ev = 0;
+
+		if (c->tls)
+			n = pl_tls_read(c->tls, buf, sizeof buf, &ev, &e);
+		else
+			n = read(c->fd, buf, sizeof buf);
+		if (n > 0) {
+			pl_smtp_on_data(c->smtp, buf, (size_t)n);
+			if (pl_smtp_want(c->smtp) == PL_SMTP_WANT_DONE ||
+			    pl_smtp_want(c->smtp) == PL_SMTP_WANT_CLOSE)
+				return;
+			continue;
+		}
+		if (n == 0 || (c->tls ? n == -2 : (errno != EAGAIN && errno != EINTR))) {
+			close_socket(c);
+			pl_smtp_on_closed(c->smtp);
+			return;
+		}
+		return;		/* would block */
+	}
+}
+
+static void
+on_io(void *arg, int fd, int revents)
+{
+	struct pl_conn *c = arg;
+
+	(void)fd;
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof err;
+
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		c->connecting = 0;
+		if (err != 0 || (revents & (POLLERR | POLLHUP) && !(revents & POLLOUT))) {
+			char why[256];
+			snprintf(why, sizeof why, "%s: %s", c->remote,
+			    strerror(err ? err : ECONNREFUSED));
+			close_socket(c);
+			pl_smtp_on_connect_failed(c->smtp, why);
+		} else {
+			pl_smtp_on_connected(c->smtp);
+		}
+		step(c);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		do_read(c);
+	step(c);
+}
+
+/* Hands the current transaction's message to the machine. */
+static void
+send_body(struct pl_conn *c)
+{
+	struct pl_smtp_txn *t = pl_smtp_current_txn(c->smtp);
+	struct txnw *w = t->user;
+	char *msg;
+	size_t len;
+
+	if (pl_read_file(w->job->msg_path, 1ULL << 31, &msg, &len) < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "paloma: cannot read the queued message %s: %s",
+		    w->job->msg_path, strerror(errno));
+		pl_log("%s: %s", w->job->id, why);
+		pl_smtp_abort(c->smtp, why);
+		return;
+	}
+	if (pl_smtp_body_7bit(c->smtp)) {
+		struct buf out = { 0 };
+		int n = pl_smtp_to_7bit(msg, len, &out);
+		pl_log("%s: %s has no 8BITMIME: %d part%s converted to quoted-printable",
+		    w->job->id, c->remote, n, n == 1 ? "" : "s");
+		pl_smtp_body(c->smtp, out.p, out.len);
+		buf_free(&out);
+	} else {
+		pl_smtp_body(c->smtp, msg, len);
+	}
+	free(msg);
+	pl_smtp_body_end(c->smtp);
+}
+
+static int
+do_write(struct pl_conn *c)
+{
+	size_t len;
+	const char *p = pl_smtp_output(c->smtp, &len);
+	struct pl_err e;
+	ssize_t n;
+	int ev = POLLOUT;
+
+	if (c->tls)
+		n = pl_tls_write(c->tls, p, len, &ev, &e);
+	else
+		n = write(c->fd, p, len);
+	if (n > 0) {
+		pl_smtp_written(c->smtp, (size_t)n);
+		return 1;
+	}
+	if (c->tls ? n == -1 : (errno == EAGAIN || errno == EINTR)) {
+		pl_loop_set_events(c->loop, c->fd, ev | POLLIN);
+		return 0;
+	}
+	close_socket(c);
+	pl_smtp_on_closed(c->smtp);
+	return 1;
+}
+
+static int
+do_tls(struct pl_conn *c)
+{
+	struct pl_err e;
+	int ev = POLLIN, r;
+
+	if (c->tls == NULL) {
+		c->tls = pl_tls_new(c->tls_ctx, c->fd, c->mx, &e);
+		if (c->tls == NULL) {
+			pl_log("%s: %s", c->remote, e.msg);
+			pl_smtp_on_tls(c->smtp, 0);
+			return 1;
+		}
+	}
+	r = pl_tls_handshake(c->tls, &ev, &e);
+	if (r == 0) {
+		pl_loop_set_events(c->loop, c->fd, ev);
+		return 0;
+	}
+	if (r < 0) {
+		pl_log("%s: %s", c->remote, e.msg);
+		close_socket(c);
+		pl_smtp_on_tls(c->smtp, 0);
+		return 1;
+	} else {
+		char why[128];
+		pl_tls_describe(c->tls, c->tlsdesc, sizeof c->tlsdesc);
+		pl_tls_verified(c->tls, why, sizeof why);
+		pl_log("%s: TLS %s, certificate %s", c->remote, c->tlsdesc, why);
+		pl_smtp_on_tls(c->smtp, 1);
+	}
+	return 1;
+}
+
+static void
+finish(struct pl_conn *c)
+{
+	const struct pl_smtp_outcome *f = pl_smtp_failure(c->smtp);
+	struct pl_outcome o;
+
+	if (c->timer)
+		pl_timer_cancel(c->loop, c->timer);
+	c->timer = NULL;
+	close_socket(c);
+	if (f)
+		copy_outcome(&o, f);
+	c->finished = 1;
+	c->ops->closed(c->arg, c, f ? &o : NULL, pl_smtp_usable(c->smtp),
+	    pl_smtp_tls_failed(c->smtp));
+	pl_smtp_free(c->smtp);
+	free(c);
+}
+
+/* Does what the machine wants until it has to wait. */
+static void
+step(struct pl_conn *c)
+{
+	if (c->in_step) {		/* called again from a callback */
+		c->again = 1;
+		return;
+	}
+	c->in_step = 1;
+	for (;;) {
+		enum pl_smtp_want w = pl_smtp_want(c->smtp);
+
+		c->again = 0;
+		if (c->aborting && (w == PL_SMTP_WANT_WRITE || w == PL_SMTP_WANT_READ ||
+		    w == PL_SMTP_WANT_START_TLS))
+			w = PL_SMTP_WANT_CLOSE;
+		if (w == PL_SMTP_WANT_WRITE && c->fd >= 0) {
+			if (do_write(c))
+				continue;
+			break;
+		}
+		if (w == PL_SMTP_WANT_READ && c->fd >= 0 && !c->connecting) {
+			pl_loop_set_events(c->loop, c->fd, POLLIN);
+			break;
+		}
+		if (w == PL_SMTP_WANT_READ && c->connecting)
+			break;
+		if (w == PL_SMTP_WANT_START_TLS && c->fd >= 0) {
+			if (do_tls(c))
+				continue;
+			break;
+		}
+		if (w == PL_SMTP_WANT_BODY) {
+			send_body(c);
+			continue;
+		}
+		if (w == PL_SMTP_WANT_TXN) {
+			struct pl_job *j = c->aborting ? NULL : c->ops->next_job(c->arg, c);
+			if (j == NULL) {
+				pl_smtp_quit(c->smtp);
+			} else {
+				struct txnw *tw = xcalloc(1, sizeof *tw);
+				tw->job = j;
+				tw->t.sender = j->sender;
+				tw->t.rcpt = j->rcpt;
+				tw->t.nrcpt = j->nrcpt;
+				tw->t.size = j->size;
+				tw->t.body_8bit = j->body_8bit;
+				tw->t.smtputf8 = j->smtputf8;
+				tw->t.user = tw;
+				if (pl_smtp_add_txn(c->smtp, &tw->t) < 0) {
+					/* cannot happen while WANT_TXN; keep the
+					 * recipients safe anyway */
+					struct pl_outcome o = { .result = PL_RESULT_TEMP };
+					snprintf(o.status, sizeof o.status, "4.4.2");
+					snprintf(o.reply, sizeof o.reply, "paloma: connection closing");
+					for (size_t k = 0; k < j->nrcpt; k++)
+						c->ops->rcpt_done(c->arg, c, j, k, &o);
+					c->ops->job_done(c->arg, c, j);
+					free(tw);
+					pl_smtp_quit(c->smtp);
+				}
+			}
+			continue;
+		}
+		if (w == PL_SMTP_WANT_DONE) {
+			c->in_step = 0;
+			finish(c);
+			return;
+		}
+		/* CLOSE, or the socket is gone while the machine still waits */
+		if (c->fd >= 0)
+			close_socket(c);
+		pl_smtp_on_closed(c->smtp);
+		if (pl_smtp_want(c->smtp) == w && w != PL_SMTP_WANT_CLOSE && !c->again)
+			break;	/* the machine did not move: avoid spinning */
+	}
+	if (c->fd >= 0 && !c->connecting)
+		arm_timer(c, pl_smtp_timeout(c->smtp));
+	c->in_step = 0;
+}
+
+struct pl_conn *
+pl_conn_start(struct pl_loop *loop, const struct pl_conn_params *p,
+    const struct pl_conn_ops *ops, void *arg)
+{
+	struct pl_conn *c = xcalloc(1, sizeof *c);
+	struct pl_smtp_params sp = { 0 };
+	const void *a;
+
+	c->loop = loop;
+	c->ops = ops;
+	c->arg = arg;
+	c->fd = -1;
+	c->tls_ctx = p->tls_ctx;
+	c->connect_timeout = p->timeouts.connect > 0 ? p->timeouts.connect : 30;
+	snprintf(c->mx, sizeof c->mx, "%s", p->mx);
+	a = p->addr.ss_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)&p->addr)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)&p->addr)->sin_addr;
+	inet_ntop(p->addr.ss_family, a, c->ip, sizeof c->ip);
+	snprintf(c->remote, sizeof c->remote, "%s [%s]", c->mx, c->ip);
+	sp.helo = p->helo;
+	sp.tls = p->tls == PL_CONN_TLS_NONE ? PL_SMTP_TLS_NONE :
+	    p->tls == PL_CONN_TLS_REQUIRED ? PL_SMTP_TLS_REQUIRED : PL_SMTP_TLS_OPPORTUNISTIC;
+	sp.timeouts = p->timeouts.smtp;
+	sp.rcpt_done = cb_rcpt;
+	sp.txn_done = cb_txn;
+	sp.arg = c;
+	c->smtp = pl_smtp_new(&sp);
+
+	c->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		char why[256];
+		snprintf(why, sizeof why, "cannot make a socket: %s", strerror(errno));
+		pl_smtp_on_connect_failed(c->smtp, why);
+	} else if (connect(c->fd, (const struct sockaddr *)&p->addr, p->addrlen) == 0) {
+		pl_loop_add(loop, c->fd, POLLIN, on_io, c);
+		pl_smtp_on_connected(c->smtp);
+	} else if (errno == EINPROGRESS) {
+		c->connecting = 1;
+		pl_loop_add(loop, c->fd, POLLOUT, on_io, c);
+		arm_timer(c, c->connect_timeout);
+		return c;
+	} else {
+		char why[256];
+		snprintf(why, sizeof why, "%s: %s", c->remote, strerror(errno));
+		close(c->fd);
+		c->fd = -1;
+		pl_smtp_on_connect_failed(c->smtp, why);
+	}
+	/* Defer the first step to the loop, so that the caller's bookkeeping
+	 * is complete before any callback runs. */
+	c->timer = pl_timer_add(loop, 0, on_timer_first, c);
+	return c;
+}
+
+void
+pl_conn_abort(struct pl_conn *c)
+{
+	c->aborting = 1;
+	if (c->connecting) {
+		c->connecting = 0;
+		close_socket(c);
+		pl_smtp_on_connect_failed(c->smtp, "paloma: the daemon is stopping");
+	} else {
+		pl_smtp_abort(c->smtp, "paloma: the daemon is stopping");
+	}
+	step(c);
+}

@@ -1,0 +1,912 @@
+/* scheduler.c — what to deliver now, over which connection, and what the
+ * outcome does to each recipient.  See scheduler.h. */
+#include "scheduler.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conn.h"
+#include "dns.h"
+#include "log.h"
+#include "paths.h"
+#include "queue.h"
+#include "bounce.h"
+#include "tls.h"
+
+#define NBUCKETS 4096
+#define RESCAN_MS 60000
+#define HISTORY_MAX 100
+#define DONE_KEEP (7 * 86400)
+
+/* A queue entry in memory. */
+struct qent {
+	struct pl_envelope env;
+	char *busy;		/* per recipient: in flight */
+	int inflight;		/* jobs in flight */
+	int64_t next_due;	/* earliest next attempt of a waiting recipient */
+	int dirty;		/* the last save failed: save again */
+	int64_t retry_at;	/* when a failed save or report is tried again */
+	int seen;		/* found by the current scan */
+	struct qent *hnext;
+};
+
+struct dom;
+
+/* One message's recipients for one domain. */
+struct sjob {
+	struct pl_job job;
+	struct qent *q;
+	size_t *idx;		/* recipient indexes in q->env */
+	struct pl_outcome *out;
+	char **remote;		/* per recipient: "mx [ip]" it was tried at */
+	char **tls;
+	struct dom *d;
+	struct sjob *next;
+};
+
+struct target {
+	char *mx;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int dead;		/* failed in this round */
+	int no_tls;		/* the TLS handshake failed: try in clear */
+};
+
+struct dom {
+	struct pl_sched *s;
+	char *domain;
+	struct sjob *pending, **ptail;
+	int npending;
+	int nconn;
+	int resolving;
+	int resolved;
+	struct target *t;
+	size_t nt;
+	struct pl_outcome last_fail;
+	int has_fail;
+	struct dom *next;
+};
+
+struct sconn {
+	struct pl_sched *s;
+	struct pl_conn *c;
+	struct dom *d;
+	size_t ti;
+	struct sconn *next;
+};
+
+struct pl_sched {
+	struct pl_loop *loop;
+	const struct pl_config *cfg;
+	struct pl_dns *dns;
+	void *tls_ctx;
+	struct qent *h[NBUCKETS];
+	size_t nq;
+	struct dom *doms;
+	struct sconn *conns;
+	int nconn;
+	int njobs;
+	int stopping;
+	int64_t last_scan;
+	char delivery_log[4200];
+};
+
+static const struct pl_conn_ops conn_ops;
+static void dom_maybe_free(struct dom *d);
+static void dom_start(struct dom *d);
+
+int64_t
+pl_retry_next(const struct pl_config *c, int64_t created, int attempts, int64_t now)
+{
+	size_t i;
+
+	if (now - created >= c->max_lifetime)
+		return 0;
+	i = attempts <= 0 ? 0 : (size_t)attempts - 1;
+	if (i >= c->nretry)
+		i = c->nretry - 1;
+	return now + c->retry[i];
+}
+
+static unsigned
+hash_id(const char *id)
+{
+	unsigned h = 5381;
+
+	for (; *id; id++)
+		h = h * 33 + (unsigned char)*id;
+	return h % NBUCKETS;
+}
+
+static struct qent *
+find_q(struct pl_sched *s, const char *id)
+{
+	for (struct qent *q = s->h[hash_id(id)]; q; q = q->hnext)
+		if (strcmp(q->env.id, id) == 0)
+			return q;
+	return NULL;
+}
+
+static int
+waiting(const struct pl_rcpt *r)
+{
+	return r->state == PL_RCPT_QUEUED || r->state == PL_RCPT_DEFERRED;
+}
+
+static void
+update_due(struct qent *q)
+{
+	q->next_due = INT64_MAX;
+	for (size_t i = 0; i < q->env.nrcpt; i++) {
+		const struct pl_rcpt *r = &q->env.rcpt[i];
+		if (q->busy[i])
+			continue;
+		if (waiting(r) && r->next_attempt < q->next_due)
+			q->next_due = r->next_attempt;
+		if (r->state == PL_RCPT_FAILED && q->retry_at < q->next_due)
+			q->next_due = q->retry_at;	/* a report is owed */
+	}
+	if (q->dirty && q->retry_at < q->next_due)
+		q->next_due = q->retry_at;
+}
+
+static void
+drop_q(struct pl_sched *s, struct qent *q)
+{
+	struct qent **pp = &s->h[hash_id(q->env.id)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == q) {
+			*pp = q->hnext;
+			break;
+		}
+	pl_envelope_free(&q->env);
+	free(q->busy);
+	free(q);
+	s->nq--;
+}
+
+static int
+dns_prepare(void *arg, struct pollfd *fds, int max, int *timeout_ms)
+{
+	int n = pl_dns_pollfds(arg, fds, max);
+
+	*timeout_ms = pl_dns_timeout_ms(arg, *timeout_ms);
+	return n;
+}
+
+static void
+dns_dispatch(void *arg, struct pollfd *fds, int n)
+{
+	pl_dns_process(arg, fds, n);
+}
+
+struct pl_sched *
+pl_sched_new(struct pl_loop *loop, const struct pl_config *cfg, struct pl_err *e)
+{
+	struct pl_sched *s = xcalloc(1, sizeof *s);
+
+	s->loop = loop;
+	s->cfg = cfg;
+	if (pl_dns_new(&s->dns, cfg->dns_servers, 10000, e) < 0) {
+		free(s);
+		return NULL;
+	}
+	pl_loop_set_poller(loop, dns_prepare, dns_dispatch, s->dns);
+	s->tls_ctx = pl_tls_ctx_new(PL_TLS_MX, NULL, e);
+	if (s->tls_ctx == NULL) {
+		pl_dns_free(s->dns);
+		free(s);
+		return NULL;
+	}
+	snprintf(s->delivery_log, sizeof s->delivery_log, "%s/delivery.log", pl_state_dir());
+	return s;
+}
+
+void
+pl_sched_set_config(struct pl_sched *s, const struct pl_config *cfg)
+{
+	s->cfg = cfg;
+}
+
+void
+pl_sched_free(struct pl_sched *s)
+{
+	while (s->conns)
+		pl_conn_abort(s->conns->c);	/* closed() unlinks it */
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (s->h[i])
+			drop_q(s, s->h[i]);
+	pl_dns_free(s->dns);
+	while (s->doms) {
+		struct dom *d = s->doms;
+		s->doms = d->next;
+		for (size_t i = 0; i < d->nt; i++)
+			free(d->t[i].mx);
+		free(d->t);
+		free(d->domain);
+		free(d);
+	}
+	pl_tls_ctx_free(s->tls_ctx);
+	free(s);
+}
+
+void
+pl_sched_scan(struct pl_sched *s)
+{
+	const char *qdir = pl_queue_dir();
+	struct pl_err e;
+	char **ids;
+	size_t n;
+
+	s->last_scan = pl_mono_ms();
+	if (pl_queue_list(qdir, &ids, &n, &e) < 0) {
+		pl_log("cannot scan the queue: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct qent *q = s->h[i]; q; q = q->hnext)
+			q->seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct qent *q = find_q(s, ids[i]);
+		if (q) {
+			q->seen = 1;
+			continue;
+		}
+		q = xcalloc(1, sizeof *q);
+		if (pl_queue_load(qdir, ids[i], &q->env, &e) < 0) {
+			if (e.code != EX_NOINPUT)
+				pl_log("skipping queue entry %s: %s", ids[i], e.msg);
+			free(q);
+			continue;
+		}
+		q->busy = xcalloc(q->env.nrcpt, 1);
+		q->seen = 1;
+		update_due(q);
+		q->hnext = s->h[hash_id(q->env.id)];
+		s->h[hash_id(q->env.id)] = q;
+		s->nq++;
+	}
+	/* Entries removed by the user: forget them (jobs in flight finish, but
+	 * their outcome is not saved: the entry is gone). */
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct qent *q = s->h[i];
+		while (q) {
+			struct qent *next = q->hnext;
+			if (!q->seen && q->inflight == 0) {
+				pl_log("%s: removed from the queue", q->env.id);
+				drop_q(s, q);
+			}
+			q = next;
+		}
+	}
+	pl_queue_ids_free(ids, n);
+	pl_queue_prune_done(qdir, DONE_KEEP);
+}
+
+int
+pl_sched_flush(struct pl_sched *s)
+{
+	int64_t now = pl_now();
+	int k = 0;
+
+	pl_sched_scan(s);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct qent *q = s->h[i]; q; q = q->hnext) {
+			for (size_t j = 0; j < q->env.nrcpt; j++) {
+				struct pl_rcpt *r = &q->env.rcpt[j];
+				if (waiting(r) && !q->busy[j] && r->next_attempt > now) {
+					r->next_attempt = now;
+					k++;
+				}
+			}
+			update_due(q);
+		}
+	pl_log("flush: %d recipients made due now", k);
+	return k;
+}
+
+void
+pl_sched_stop(struct pl_sched *s)
+{
+	s->stopping = 1;
+}
+
+int
+pl_sched_busy(struct pl_sched *s)
+{
+	return s->njobs + s->nconn + pl_dns_pending(s->dns);
+}
+
+int
+pl_sched_due(struct pl_sched *s)
+{
+	int64_t now = pl_now();
+
+	if (s->stopping)
+		return 0;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct qent *q = s->h[i]; q; q = q->hnext)
+			if (q->next_due <= now)
+				return 1;
+	return 0;
+}
+
+int
+pl_sched_wait_ms(struct pl_sched *s)
+{
+	int64_t now = pl_now(), next = INT64_MAX;
+	int64_t ms;
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct qent *q = s->h[i]; q; q = q->hnext)
+			if (q->next_due < next)
+				next = q->next_due;
+	ms = RESCAN_MS - (pl_mono_ms() - s->last_scan);
+	if (next != INT64_MAX) {
+		int64_t d = (next - now) * 1000;
+		if (d < ms)
+			ms = d;
+	}
+	return ms < 0 ? 0 : (int)ms;
+}
+
+/* --- outcomes ----------------------------------------------------------- */
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? xstrdup(v) : NULL;
+}
+
+static void
+add_history(struct pl_rcpt *r, int64_t now, const char *what)
+{
+	char t[32];
+	struct buf b = { 0 };
+
+	pl_iso_time(now, t, sizeof t);
+	buf_printf(&b, "%s %s", t, what);
+	if (r->nhistory >= HISTORY_MAX) {
+		free(r->history[0]);
+		memmove(r->history, r->history + 1, (r->nhistory - 1) * sizeof *r->history);
+		r->nhistory--;
+	}
+	r->history = xrealloc(r->history, (r->nhistory + 1) * sizeof *r->history);
+	r->history[r->nhistory++] = buf_steal(&b);
+}
+
+/* Applies one outcome to recipient k of the job's entry, and logs it. */
+static void
+apply(struct pl_sched *s, struct sjob *j, size_t k)
+{
+	struct qent *q = j->q;
+	struct pl_rcpt *r = &q->env.rcpt[j->idx[k]];
+	const struct pl_outcome *o = &j->out[k];
+	int64_t now = pl_now();
+	const char *result;
+	char what[2600];
+	struct pl_delivery_rec rec = { 0 };
+	char *ip = NULL;
+
+	r->attempts++;
+	r->last_attempt = now;
+	set_str(&r->status, o->status);
+	set_str(&r->reply, o->reply);
+	set_str(&r->remote, j->remote[k]);
+	if (o->result == PL_RESULT_OK) {
+		r->state = PL_RCPT_DELIVERED;
+		result = "delivered";
+	} else if (o->result == PL_RESULT_PERM) {
+		r->state = PL_RCPT_FAILED;
+		result = "failed";
+	} else {
+		int64_t next = pl_retry_next(s->cfg, q->env.created, r->attempts, now);
+		if (next == 0) {
+			char d[32], reason[2200];
+			fmt_duration(s->cfg->max_lifetime, d, sizeof d);
+			snprintf(reason, sizeof reason, "gave up after %s of temporary failures; "
+			    "the last one: %s", d, o->reply);
+			set_str(&r->reply, reason);
+			set_str(&r->status, "4.4.7");
+			r->state = PL_RCPT_FAILED;
+			result = "expired";
+		} else {
+			r->state = PL_RCPT_DEFERRED;
+			r->next_attempt = next;
+			result = "deferred";
+		}
+	}
+	snprintf(what, sizeof what, "%s%s%s %s %s", result, j->remote[k] ? " " : "",
+	    j->remote[k] ? j->remote[k] : "", r->status ? r->status : "", r->reply ? r->reply : "");
+	add_history(r, now, what);
+
+	if (j->remote[k]) {
+		const char *lb = strchr(j->remote[k], '[');
+		if (lb)
+			ip = xstrndup(lb + 1, strcspn(lb + 1, "]"));
+	}
+	rec.when = now;
+	rec.id = q->env.id;
+	rec.rcpt = r->addr;
+	rec.result = result;
+	rec.status = r->status;
+	rec.ip = ip;
+	if (j->remote[k]) {
+		char *mx = xstrndup(j->remote[k], strcspn(j->remote[k], " "));
+		rec.mx = mx;
+		rec.tls = j->tls[k] ? j->tls[k] : "none";
+		rec.reply = o->reply;
+		pl_delivery_log(s->delivery_log, &rec);
+		free(mx);
+	} else {
+		rec.reply = r->reply;
+		pl_delivery_log(s->delivery_log, &rec);
+	}
+	free(ip);
+}
+
+/* Writes the envelope; 0, or -1 with q->dirty set (try again later) or, when
+ * the user removed the entry meanwhile, with q->dirty clear. */
+static int
+save(struct qent *q)
+{
+	struct pl_err e;
+
+	if (pl_queue_save(pl_queue_dir(), &q->env, &e) < 0) {
+		if (e.code == EX_NOINPUT) {
+			q->dirty = 0;
+			return -1;
+		}
+		pl_log("%s: cannot save the envelope (will try again): %s", q->env.id, e.msg);
+		q->dirty = 1;
+		q->retry_at = pl_now() + 60;
+		return -1;
+	}
+	q->dirty = 0;
+	return 0;
+}
+
+/* Writes the reports owed (failed recipients, a delay warning), then retires
+ * the entry once every recipient is final.  May free q. */
+static void
+settle(struct pl_sched *s, struct qent *q)
+{
+	int64_t now = pl_now();
+	int nfailed = 0, ndeferred = 0, nfinal = 0, changed = 0;
+	struct pl_err e;
+
+	if (q->inflight > 0)
+		return;
+	q->retry_at = 0;
+	for (size_t i = 0; i < q->env.nrcpt; i++) {
+		enum pl_rcpt_state st = q->env.rcpt[i].state;
+		nfailed += st == PL_RCPT_FAILED;
+		ndeferred += st == PL_RCPT_DEFERRED;
+		nfinal += PL_RCPT_FINAL(st);
+	}
+	if (nfailed > 0) {
+		int reported = 1;
+		if (q->env.sender[0] == '\0') {
+			pl_log("%s: %d recipient%s failed; the sender is <>, so no report is made",
+			    q->env.id, nfailed, nfailed == 1 ? "" : "s");
+		} else if (pl_bounce_write(s->cfg, &q->env, PL_BOUNCE_FAILED, &e) < 0) {
+			pl_log("%s: cannot write the failure report (will try again): %s",
+			    q->env.id, e.msg);
+			q->retry_at = now + 60;
+			reported = 0;
+		} else {
+			pl_log("%s: failure report for %d recipient%s written to <%s>'s inbox",
+			    q->env.id, nfailed, nfailed == 1 ? "" : "s", q->env.sender);
+		}
+		for (size_t i = 0; reported && i < q->env.nrcpt; i++)
+			if (q->env.rcpt[i].state == PL_RCPT_FAILED) {
+				q->env.rcpt[i].state = PL_RCPT_BOUNCED;
+				nfinal++;
+				changed = 1;
+			}
+	}
+	if (ndeferred > 0 && !q->env.delay_warned && q->env.sender[0] != '\0' &&
+	    now - q->env.created >= s->cfg->delay_warning) {
+		if (pl_bounce_write(s->cfg, &q->env, PL_BOUNCE_DELAYED, &e) < 0) {
+			pl_log("%s: cannot write the delay report: %s", q->env.id, e.msg);
+		} else {
+			pl_log("%s: delay report written to <%s>'s inbox", q->env.id, q->env.sender);
+			q->env.delay_warned = 1;
+			changed = 1;
+		}
+	}
+	if ((changed || q->dirty) && save(q) < 0 && !q->dirty) {
+		drop_q(s, q);		/* removed by the user */
+		return;
+	}
+	if ((size_t)nfinal == q->env.nrcpt && !q->dirty) {
+		if (pl_queue_retire(pl_queue_dir(), q->env.id, &e) < 0) {
+			pl_log("%s: %s", q->env.id, e.msg);
+			q->dirty = 1;
+			q->retry_at = now + 60;
+		} else {
+			pl_log("%s: done", q->env.id);
+			drop_q(s, q);
+			return;
+		}
+	}
+	update_due(q);
+}
+
+static void
+job_free(struct sjob *j)
+{
+	for (size_t k = 0; k < j->job.nrcpt; k++) {
+		free(j->remote[k]);
+		free(j->tls[k]);
+	}
+	free(j->remote);
+	free(j->tls);
+	free(j->out);
+	free(j->idx);
+	free(j->job.rcpt);
+	free((char *)j->job.msg_path);
+	free(j);
+}
+
+/* Every recipient of j has an outcome: record them and settle the entry. */
+static void
+job_finish(struct pl_sched *s, struct sjob *j)
+{
+	struct qent *q = j->q;
+
+	for (size_t k = 0; k < j->job.nrcpt; k++) {
+		apply(s, j, k);
+		q->busy[j->idx[k]] = 0;
+	}
+	q->inflight--;
+	s->njobs--;
+	job_free(j);
+	if (save(q) < 0 && !q->dirty) {
+		if (q->inflight == 0)
+			drop_q(s, q);	/* removed by the user while in flight */
+		return;
+	}
+	settle(s, q);
+}
+
+/* Gives every recipient of j the same outcome and finishes it. */
+static void
+job_fail_all(struct pl_sched *s, struct sjob *j, const struct pl_outcome *o)
+{
+	for (size_t k = 0; k < j->job.nrcpt; k++)
+		j->out[k] = *o;
+	job_finish(s, j);
+}
+
+/* --- domains, routes, connections ---------------------------------------- */
+
+static struct dom *
+find_dom(struct pl_sched *s, const char *domain)
+{
+	for (struct dom *d = s->doms; d; d = d->next)
+		if (ascii_casecmp(d->domain, domain) == 0)
+			return d;
+	return NULL;
+}
+
+static void
+dom_fail_pending(struct dom *d, const struct pl_outcome *o)
+{
+	while (d->pending) {
+		struct sjob *j = d->pending;
+		d->pending = j->next;
+		d->npending--;
+		job_fail_all(d->s, j, o);
+	}
+	d->ptail = &d->pending;
+}
+
+static void
+dom_maybe_free(struct dom *d)
+{
+	struct pl_sched *s = d->s;
+
+	if (d->pending || d->nconn > 0 || d->resolving)
+		return;
+	for (struct dom **pp = &s->doms; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	for (size_t i = 0; i < d->nt; i++)
+		free(d->t[i].mx);
+	free(d->t);
+	free(d->domain);
+	free(d);
+}
+
+static void
+on_route(void *arg, struct pl_route *r)
+{
+	struct dom *d = arg;
+
+	d->resolving = 0;
+	d->resolved = 1;
+	if (r->result != PL_DNS_OK) {
+		struct pl_outcome o = { 0 };
+		o.result = r->result == PL_DNS_PERMFAIL ? PL_RESULT_PERM : PL_RESULT_TEMP;
+		snprintf(o.status, sizeof o.status, "%s", r->status);
+		snprintf(o.reply, sizeof o.reply, "%s", r->why ? r->why : "DNS lookup failed");
+		snprintf(o.step, sizeof o.step, "dns");
+		pl_log("%s: %s", d->domain, o.reply);
+		dom_fail_pending(d, &o);
+		pl_route_free(r);
+		dom_maybe_free(d);
+		return;
+	}
+	for (size_t i = 0; i < r->nmx; i++)
+		for (size_t a = 0; a < r->mx[i].naddrs; a++) {
+			struct target *t;
+			d->t = xrealloc(d->t, (d->nt + 1) * sizeof *d->t);
+			t = &d->t[d->nt++];
+			memset(t, 0, sizeof *t);
+			t->mx = xstrdup(r->mx[i].host);
+			memcpy(&t->ss, &r->mx[i].addrs[a], r->mx[i].addrlens[a]);
+			t->len = r->mx[i].addrlens[a];
+		}
+	pl_route_free(r);
+	dom_start(d);
+	dom_maybe_free(d);
+}
+
+static void
+set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+/* Opens connections while there is work, targets left and room. */
+static void
+dom_start(struct dom *d)
+{
+	struct pl_sched *s = d->s;
+
+	while (!s->stopping && d->resolved && d->npending > d->nconn && d->nconn < s->cfg->per_domain && s->nconn < s->cfg->parallel) {
+		struct pl_conn_params p = { 0 };
+		struct sconn *sc;
+		size_t ti;
+
+		for (ti = 0; ti < d->nt && d->t[ti].dead; ti++)
+			;
+		if (ti == d->nt) {
+			if (d->nconn == 0) {
+				struct pl_outcome o = d->last_fail;
+				if (!d->has_fail) {
+					memset(&o, 0, sizeof o);
+					o.result = PL_RESULT_TEMP;
+					snprintf(o.status, sizeof o.status, "4.4.1");
+					snprintf(o.reply, sizeof o.reply, "no mail exchanger of %s "
+					    "could be reached", d->domain);
+				}
+				dom_fail_pending(d, &o);
+			}
+			return;
+		}
+		p.mx = d->t[ti].mx;
+		p.addr = d->t[ti].ss;
+		p.addrlen = d->t[ti].len;
+		set_port(&p.addr, s->cfg->smtp_port);
+		p.helo = s->cfg->helo_name;
+		p.tls = d->t[ti].no_tls ? PL_CONN_TLS_NONE :
+		    s->cfg->tls == PL_TLS_REQUIRED ? PL_CONN_TLS_REQUIRED : PL_CONN_TLS_OPPORTUNISTIC;
+		p.tls_ctx = s->tls_ctx;
+		p.timeouts.connect = (int)s->cfg->timeout_connect;
+		p.timeouts.smtp.greeting = (int)s->cfg->timeout_greeting;
+		p.timeouts.smtp.command = (int)s->cfg->timeout_command;
+		p.timeouts.smtp.mail = (int)s->cfg->timeout_mail;
+		p.timeouts.smtp.rcpt = (int)s->cfg->timeout_rcpt;
+		p.timeouts.smtp.data_init = (int)s->cfg->timeout_data_init;
+		p.timeouts.smtp.data_block = (int)s->cfg->timeout_data_block;
+		p.timeouts.smtp.data_end = (int)s->cfg->timeout_data_end;
+		sc = xcalloc(1, sizeof *sc);
+		sc->s = s;
+		sc->d = d;
+		sc->ti = ti;
+		sc->next = s->conns;
+		s->conns = sc;
+		d->nconn++;
+		s->nconn++;
+		sc->c = pl_conn_start(s->loop, &p, &conn_ops, sc);
+	}
+}
+
+static struct pl_job *
+op_next_job(void *arg, struct pl_conn *c)
+{
+	struct sconn *sc = arg;
+	struct dom *d = sc->d;
+	struct sjob *j;
+
+	(void)c;
+	if (sc->s->stopping || d->pending == NULL)
+		return NULL;
+	j = d->pending;
+	d->pending = j->next;
+	if (d->pending == NULL)
+		d->ptail = &d->pending;
+	d->npending--;
+	j->next = NULL;
+	return &j->job;
+}
+
+static void
+op_rcpt_done(void *arg, struct pl_conn *c, struct pl_job *pj, size_t k,
+    const struct pl_outcome *o)
+{
+	struct sjob *j = (struct sjob *)pj;	/* job is the first member */
+
+	(void)arg;
+	j->out[k] = *o;
+	free(j->remote[k]);
+	j->remote[k] = xstrdup(pl_conn_remote(c));
+	free(j->tls[k]);
+	j->tls[k] = pl_conn_tls(c) ? xstrdup(pl_conn_tls(c)) : NULL;
+}
+
+static void
+op_job_done(void *arg, struct pl_conn *c, struct pl_job *pj)
+{
+	struct sconn *sc = arg;
+
+	(void)c;
+	job_finish(sc->s, (struct sjob *)pj);
+}
+
+static void
+op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usable,
+    int tls_failed)
+{
+	struct sconn *sc = arg;
+	struct pl_sched *s = sc->s;
+	struct dom *d = sc->d;
+
+	(void)c;
+	for (struct sconn **pp = &s->conns; *pp; pp = &(*pp)->next)
+		if (*pp == sc) {
+			*pp = sc->next;
+			break;
+		}
+	d->nconn--;
+	s->nconn--;
+	if (fail) {
+		d->last_fail = *fail;
+		d->has_fail = 1;
+		if (!usable) {
+			if (tls_failed && s->cfg->tls != PL_TLS_REQUIRED && !d->t[sc->ti].no_tls) {
+				pl_log("%s: TLS handshake with %s failed; trying it again in clear",
+				    d->domain, pl_conn_remote(c));
+				d->t[sc->ti].no_tls = 1;
+			} else {
+				d->t[sc->ti].dead = 1;
+			}
+		}
+	}
+	free(sc);
+	dom_start(d);
+	dom_maybe_free(d);
+	/* other domains may have been waiting for a free connection slot */
+	for (struct dom *o = s->doms; o; o = o->next)
+		if (o != d && o->pending && o->resolved)
+			dom_start(o);
+}
+
+static const struct pl_conn_ops conn_ops = {
+	op_next_job, op_rcpt_done, op_job_done, op_closed,
+};
+
+/* --- starting work -------------------------------------------------------- */
+
+static void
+enqueue_job(struct pl_sched *s, struct qent *q, const char *domain, size_t *idx, size_t n)
+{
+	struct sjob *j = xcalloc(1, sizeof *j);
+	struct dom *d = find_dom(s, domain);
+
+	j->q = q;
+	j->idx = idx;
+	j->job.id = q->env.id;
+	j->job.sender = q->env.sender;
+	j->job.nrcpt = n;
+	j->job.rcpt = xcalloc(n, sizeof *j->job.rcpt);
+	for (size_t k = 0; k < n; k++) {
+		j->job.rcpt[k] = q->env.rcpt[idx[k]].addr;
+		q->busy[idx[k]] = 1;
+	}
+	j->job.msg_path = xstrdup(pl_queue_message_path(pl_queue_dir(), q->env.id));
+	j->job.size = q->env.size;
+	j->job.body_8bit = q->env.body_8bit;
+	j->job.smtputf8 = q->env.smtputf8;
+	j->out = xcalloc(n, sizeof *j->out);
+	j->remote = xcalloc(n, sizeof *j->remote);
+	j->tls = xcalloc(n, sizeof *j->tls);
+	q->inflight++;
+	s->njobs++;
+	if (d == NULL) {
+		d = xcalloc(1, sizeof *d);
+		d->s = s;
+		d->domain = xstrdup(domain);
+		d->ptail = &d->pending;
+		d->next = s->doms;
+		s->doms = d;
+	}
+	j->d = d;
+	*d->ptail = j;
+	d->ptail = &j->next;
+	d->npending++;
+	if (!d->resolved && !d->resolving) {
+		d->resolving = 1;
+		pl_dns_route(s->dns, domain, on_route, d);
+	}
+}
+
+/* Groups an entry's due recipients by domain into jobs. */
+static void
+start_entry(struct pl_sched *s, struct qent *q, int64_t now)
+{
+	size_t n = q->env.nrcpt;
+	char *taken = xcalloc(n, 1);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pl_rcpt *r = &q->env.rcpt[i];
+		const char *dom;
+		size_t *idx, k = 0;
+
+		if (taken[i] || q->busy[i] || !waiting(r) || r->next_attempt > now)
+			continue;
+		dom = pl_addr_domain(r->addr);
+		idx = xcalloc(n, sizeof *idx);
+		for (size_t j = i; j < n; j++) {
+			const struct pl_rcpt *rj = &q->env.rcpt[j];
+			if (!taken[j] && !q->busy[j] && waiting(rj) && rj->next_attempt <= now &&
+			    ascii_casecmp(pl_addr_domain(rj->addr), dom) == 0) {
+				taken[j] = 1;
+				idx[k++] = j;
+			}
+		}
+		enqueue_job(s, q, dom, idx, k);
+	}
+	free(taken);
+}
+
+void
+pl_sched_run(struct pl_sched *s)
+{
+	int64_t now = pl_now();
+
+	if (pl_mono_ms() - s->last_scan >= RESCAN_MS)
+		pl_sched_scan(s);
+	if (s->stopping)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct qent *q = s->h[i];
+		while (q) {
+			struct qent *next = q->hnext;
+			if (q->next_due <= now) {
+				start_entry(s, q, now);
+				update_due(q);
+				if (q->inflight == 0)
+					settle(s, q);	/* may free q */
+			}
+			q = next;
+		}
+	}
+	for (struct dom *d = s->doms; d; d = d->next)
+		if (d->pending && d->resolved)
+			dom_start(d);
+}

@@ -1,0 +1,45 @@
+/* tls.h — the one TLS layer of paloma (OpenSSL), over non-blocking sockets.
+ *
+ * Toward MX hosts TLS is opportunistic (RFC 7435): the certificate is not
+ * required to verify, but whether it would have verified is recorded and
+ * logged.  Toward IMAP/POP3/submission servers it is verified (chain and
+ * host name) against the system's CAs or a given CA file. */
+#ifndef PALOMA_TLS_H
+#define PALOMA_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct pl_tls;
+
+enum pl_tls_mode { PL_TLS_MX, PL_TLS_VERIFY };
+
+/* A client context.  ca_file: NULL for the system's trust store. */
+void *pl_tls_ctx_new(enum pl_tls_mode mode, const char *ca_file, struct pl_err *e);
+void pl_tls_ctx_free(void *ctx);
+
+/* Starts a client session on a connected socket; host is used for SNI and
+ * the name check. */
+struct pl_tls *pl_tls_new(void *ctx, int fd, const char *host, struct pl_err *e);
+void pl_tls_free(struct pl_tls *t);
+
+/* Non-blocking handshake step: 1 done, 0 call again when *events (POLLIN or
+ * POLLOUT) is ready, -1 failed (e says why). */
+int pl_tls_handshake(struct pl_tls *t, int *events, struct pl_err *e);
+/* Non-blocking read/write: bytes moved, 0 at EOF (read only), -1 with *events
+ * set when it must wait, -2 on error (e says why). */
+ssize_t pl_tls_read(struct pl_tls *t, void *p, size_t n, int *events, struct pl_err *e);
+ssize_t pl_tls_write(struct pl_tls *t, const void *p, size_t n, int *events, struct pl_err *e);
+/* Bytes already decrypted and waiting in the session. */
+int pl_tls_pending(struct pl_tls *t);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+void pl_tls_describe(struct pl_tls *t, char *out, size_t len);
+/* 1 when chain and name verified; else 0 with why ("self-signed certificate"). */
+int pl_tls_verified(struct pl_tls *t, char *why, size_t len);
+/* SHA-256 fingerprint of the peer certificate, "AB:CD:…", or "" */
+void pl_tls_fingerprint(struct pl_tls *t, char *out, size_t len);
+
+#endif
