@@ -189,7 +189,7 @@ main(int argc, char **argv)
 	char path[4200];
 	struct pl_err e;
 	sigset_t mask;
-	int foreground = 0, lockfd, ready_fd = -1, r;
+	int foreground = 0, lockfd = -1, ready_fd = -1, r, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--foreground") || !strcmp(argv[i], "-f"))
@@ -207,13 +207,15 @@ main(int argc, char **argv)
 	}
 	if (pl_mkdirs(pl_state_dir(), 0700, &e) < 0 || pl_queue_init(pl_queue_dir(), &e) < 0) {
 		fprintf(stderr, "paloma: %s\n", e.msg);
-		return e.code;
+		rc = e.code;
+		goto out;
 	}
 	snprintf(path, sizeof path, "%s/daemon.lock", pl_state_dir());
 	r = pl_try_lock(path, &lockfd, &e);
 	if (r < 0) {
 		fprintf(stderr, "paloma: %s\n", e.msg);
-		return e.code;
+		rc = e.code;
+		goto out;
 	}
 	if (r == 0) {
 		char pid[32] = "";
@@ -226,11 +228,13 @@ main(int argc, char **argv)
 		}
 		fprintf(stderr, "paloma: a daemon already runs for %s%s%s%s\n", pl_state_dir(),
 		    *pid ? " (pid " : "", pid, *pid ? ")" : "");
-		return EX_TEMPFAIL;
+		rc = EX_TEMPFAIL;
+		goto out;
 	}
 	if (!foreground && !d.once && detach(&ready_fd) < 0) {
 		fprintf(stderr, "paloma: cannot detach: %s\n", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	if (ftruncate(lockfd, 0) == 0) {
 		char pid[32];
@@ -242,7 +246,8 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/daemon.log", pl_state_dir());
 	if (pl_log_open(path, foreground || d.once, &e) < 0) {
 		fprintf(stderr, "paloma: %s\n", e.msg);
-		return e.code;
+		rc = e.code;
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -255,13 +260,15 @@ main(int argc, char **argv)
 	pl_loop_add(d.loop, d.sig_fd, POLLIN, on_signal, &d);
 	if ((d.listen_fd = listen_socket(&e)) < 0) {
 		pl_log("%s", e.msg);
-		return e.code;
+		rc = e.code;
+		goto out;
 	}
 	pl_loop_add(d.loop, d.listen_fd, POLLIN, on_accept, &d);
 	d.sched = pl_sched_new(d.loop, &d.cfg, &e);
 	if (d.sched == NULL) {
 		pl_log("%s", e.msg);
-		return e.code;
+		rc = e.code;
+		goto out;
 	}
 	pl_log("started (pid %d, queue %s%s)", (int)getpid(), pl_queue_dir(),
 	    d.once ? ", once" : "");
@@ -300,10 +307,17 @@ main(int argc, char **argv)
 		    pl_sched_busy(d.sched));
 	pl_sched_free(d.sched);
 	unlink(pl_ctl_path());
-	close(d.listen_fd);
-	pl_loop_free(d.loop);
 	pl_log("stopped");
+	rc = 0;
+out:
+	if (d.listen_fd >= 0)
+		close(d.listen_fd);
+	if (d.sig_fd >= 0)
+		close(d.sig_fd);
+	if (d.loop)
+		pl_loop_free(d.loop);
+	if (lockfd >= 0)
+		close(lockfd);
 	pl_config_free(&d.cfg);
-	close(lockfd);
-	return 0;
+	return rc;
 }
