@@ -30,7 +30,8 @@ pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
 	}
 	/* The original's header goes into the report; without it (the file
 	 * is damaged or gone) the report still says what happened. */
-	if (pl_read_file(pl_queue_message_path(pl_queue_dir(), env->id), 1 << 20, &orig, &len) < 0) {
+	if (pl_read_file(pl_queue_message_path(pl_queue_dir(), env->id),
+	    (size_t)c->max_message_size + (1 << 20), &orig, &len) < 0) {
 		orig = NULL;
 		len = 0;
 	}

@@ -724,14 +724,13 @@ pl_dsn_build(const struct pl_dsn_params *p, struct buf *out, struct pl_err *e)
 	    "Content-Description: Delivery report\r\n\r\n");
 	buf_add(out, part2.p, part2.len);
 
-	if (p->orig) {
+	if (part3.len) {
 		buf_printf(out, "\r\n--%s\r\n", bnd.p);
 		buf_printf(out, "Content-Type: text/rfc822-headers\r\n%s"
 		    "Content-Description: %s message header\r\n\r\n",
 		    has_8bit(part3.p, part3.len) ? "Content-Transfer-Encoding: 8bit\r\n" : "",
 		    nfailed ? "Undelivered" : "Delayed");
-		if (part3.len)
-			buf_add(out, part3.p, part3.len);
+		buf_add(out, part3.p, part3.len);
 	}
 	buf_printf(out, "\r\n--%s--\r\n", bnd.p);
 

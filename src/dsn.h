@@ -18,6 +18,7 @@
  *        Arrival-Date; then per recipient Final-Recipient, Action, Status,
  *        Remote-MTA, Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until
  *     3. text/rfc822-headers — the original message's header section
+ *        (left out when there is none: the original is gone or damaged)
  *
  * Diagnostic-Code is "smtp; <reply>" when the diagnostic is a remote SMTP
  * reply (it starts with a 2xx/4xx/5xx code), every line of a multi-line reply
@@ -54,8 +55,9 @@ struct pl_dsn_params {
 	const struct pl_dsn_rcpt *rcpt;	/* at least one */
 	size_t nrcpt;
 	const char *reporting_mta;	/* our name: the helo_name */
-	const char *orig;		/* the original message, or just its header; the
-					 * header section (up to the blank line) is used */
+	const char *orig;		/* the original message, or just its header (the
+					 * header section, up to the blank line, is used),
+					 * or NULL: no third part */
 	size_t orig_len;
 	int64_t date;			/* the report's Date */
 	const char *message_id;		/* the report's own Message-ID, "<…>" */

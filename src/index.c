@@ -147,11 +147,10 @@ pl_index_add(const char *db_path, const char *file, const char *const *tags,
 			st = NOTMUCH_STATUS_SUCCESS;
 	}
 	if (st != NOTMUCH_STATUS_SUCCESS) {
-		detail(why, sizeof why, st, NULL);
 		const char *s = notmuch_database_status_string(db);
+		detail(why, sizeof why, st, s ? xstrdup(s) : NULL);
 		rc = pl_errf(e, st == NOTMUCH_STATUS_FILE_NOT_EMAIL ? EX_DATAERR : EX_IOERR,
-		    "cannot index %s in %s: %s%s%s", file, db_path, why, s ? ": " : "",
-		    s ? s : "");
+		    "cannot index %s in %s: %s", file, db_path, why);
 		goto out;
 	}
 	st = notmuch_message_freeze(m);

@@ -588,6 +588,39 @@ test_hostile(void)
 	env.message_id = "<orig.1@example.org>";
 }
 
+/* The original is gone (empty or NULL): two parts, the report still made. */
+static void
+test_no_original(void)
+{
+	struct pl_dsn_rcpt rc = { .addr = "bob@example.test", .action = "failed",
+		.status = "5.1.1" };
+	struct pl_dsn_params p = {
+		.env = &env, .rcpt = &rc, .nrcpt = 1, .reporting_mta = "mail.example.org",
+		.orig = "", .orig_len = 0, .date = T0, .message_id = "<r.3@mail.example.org>",
+	};
+	struct buf out = { 0 };
+	struct pl_err e = { 0 };
+	struct report r;
+	char *v;
+	int ret;
+
+	for (int k = 0; k < 2; k++) {
+		out.len = 0;
+		if (k)
+			p.orig = NULL;
+		ret = pl_dsn_build(&p, &out, &e);
+		OK(ret == 0, "report without the original (%s) builds", k ? "NULL" : "empty");
+		parse(&r, out.p);
+		OK(r.nparts == 2 && r.closed, "two parts, closed (%d)", r.nparts);
+		STREQ(v = hdr(out.p, "Subject"), "Undelivered Mail Returned to Sender",
+		    "subject without the original's"); free(v);
+		STREQ(v = hdr(out.p, "In-Reply-To"), "<orig.1@example.org>",
+		    "still linked by the envelope's Message-ID"); free(v);
+		report_free(&r);
+	}
+	buf_free(&out);
+}
+
 static void
 test_helpers(void)
 {
@@ -626,6 +659,7 @@ main(void)
 	test_null_sender();
 	test_many();
 	test_hostile();
+	test_no_original();
 	test_helpers();
 	return tap_done();
 }
