@@ -53,7 +53,8 @@ parse_args(const char *prog, int argc, char **argv, struct send_opts *so)
 		}
 		if (a[0] != '-' || a[1] == '\0')
 			break;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		/* -h is sendmail's hop count (-h N), not help */
+		if (!strcmp(a, "--help")) {
 			usage(prog, NULL, NULL);
 			return -1;
 		}

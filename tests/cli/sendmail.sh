@@ -38,6 +38,8 @@ rm -rf "$QUEUE/entries"/*
 msg | "$SM" -odb -odi -oem -bm -oi a@example.test; expect_eq "-odb -odi -oem -bm accepted" "$?" 0
 msg | "$SM" -N never -R hdrs -V envid a@example.test; expect_eq "-N -R -V accepted" "$?" 0
 expect_eq "both queued" "$(queue_count)" 2
+msg | "$SM" -h 5 a@example.test; expect_eq "-h N (hop count) accepted, not taken for help" "$?/$(queue_count)" "0/3"
+rm -rf "$QUEUE/entries/$(ls -t "$QUEUE/entries" | head -n 1)"
 
 # -bp and mailq list the queue
 out=$("$SM" -bp)
