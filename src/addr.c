@@ -529,9 +529,10 @@ pl_addr_parse_one(const char *s, char **mailbox, struct pl_err *e)
 	if (pl_addr_parse_list(s, &l, e) < 0)
 		return -1;
 	if (l.n != 1) {
+		size_t n = l.n;
 		pl_addrlist_free(&l);
 		return pl_errf(e, EX_DATAERR, "malformed address '%s': %s", s,
-		    l.n == 0 ? "empty" : "more than one address");
+		    n == 0 ? "empty" : "more than one address");
 	}
 	*mailbox = l.v[0].mailbox;
 	free(l.v[0].display);

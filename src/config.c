@@ -373,11 +373,11 @@ pl_config_parse(struct pl_config *c, const char *name, const char *text, struct 
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char *line = xstrndup(p, len), *s;
-		int rc = 0;
+		int rc = 0, nul = strlen(line) != len;
 
 		x.line++;
 		s = trim(line);
-		if (memchr(p, '\0', len) != NULL || strlen(line) != len) {
+		if (nul) {
 			x.key = "line";
 			rc = bad(&x, "%s", "contains a NUL byte");
 		} else if (*s == '\0' || *s == '#' || *s == ';') {

@@ -69,7 +69,7 @@ pl_message_parse(const char *data, size_t len, struct pl_message *m, struct pl_e
 	int in_headers = 1;
 
 	memset(m, 0, sizeof *m);
-	if (memchr(data, '\0', len) != NULL)
+	if (len > 0 && memchr(data, '\0', len) != NULL)
 		return pl_errf(e, EX_DATAERR, "message contains a NUL byte at offset %zu "
 		    "(SMTP cannot carry it; encode binary data as an attachment)",
 		    (size_t)((const char *)memchr(data, '\0', len) - data));
@@ -244,8 +244,10 @@ pl_encode_display_name(struct buf *out, const char *name)
 		size_t n = strlen(name);
 		while (n > 0) {
 			size_t take = n < 45 ? n : 45;
-			while (take < n && (s[take] & 0xc0) == 0x80)
+			while (take > 0 && take < n && (s[take] & 0xc0) == 0x80)
 				take--;
+			if (take == 0)	/* not UTF-8: split anywhere */
+				take = n < 45 ? n : 45;
 			buf_adds(out, "=?UTF-8?B?");
 			base64(out, s, take);
 			buf_adds(out, "?=");

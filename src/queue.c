@@ -265,7 +265,7 @@ pl_envelope_parse(const char *text, struct pl_envelope *env, struct pl_err *e)
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char *l = xstrndup(p, len), *colon, *k, *v;
 		int bad = 0;
-		int64_t num;
+		int64_t num = 0;
 
 		line++;
 		p = nl ? nl + 1 : p + len;
@@ -321,7 +321,11 @@ pl_envelope_parse(const char *text, struct pl_envelope *env, struct pl_err *e)
 				r = &env->rcpt[env->nrcpt - 1];
 			}
 		} else if (r == NULL) {
-			bad = 1;	/* a recipient's field before any Recipient */
+			/* a recipient's field before any Recipient */
+			bad = !strcmp(k, "State") || !strcmp(k, "Attempts") ||
+			    !strcmp(k, "Next-Attempt") || !strcmp(k, "Last-Attempt") ||
+			    !strcmp(k, "Status") || !strcmp(k, "Reply") || !strcmp(k, "Remote") ||
+			    !strcmp(k, "History");
 		} else if (!strcmp(k, "State")) {
 			bad = state_from_name(v, &r->state) < 0;
 		} else if (!strcmp(k, "Attempts")) {
