@@ -231,6 +231,7 @@ struct words {
 	struct buf display;	/* as a display name: unquoted, spaced */
 	int ntok, nqstr, ndots;
 	int last_dot, leading_dot, double_dot;
+	int spaced_words;	/* two words with only white space between them */
 };
 
 static void
@@ -260,6 +261,8 @@ gather_words(struct parser *p, struct words *w)
 		if (k == T_QSTR)
 			w->nqstr++;
 		buf_adds(&w->raw, t.p);
+		if (spaced && w->ntok > 0 && k != T_DOT && !w->last_dot)
+			w->spaced_words = 1;
 		if (w->display.len && spaced && k != T_DOT)
 			buf_addc(&w->display, ' ');
 		if (k == T_QSTR)
@@ -288,6 +291,11 @@ make_mailbox(struct parser *p, struct words *w)
 
 	if (w->ntok == 0) {
 		p->err = "local part missing before @";
+		return NULL;
+	}
+	if (w->spaced_words) {
+		/* "Bob bob@example.net": a name without <>, not a local part */
+		p->err = "a space before the @ (write Name <address>)";
 		return NULL;
 	}
 	if (w->nqstr > 0 && w->ntok > 1) {

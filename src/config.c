@@ -284,7 +284,9 @@ section_header(struct ctx *x, char *s)
 		struct pl_config *c = x->c;
 		char *an = trim(name + 8);
 
-		if (*an == '\0' || strpbrk(an, "/ \t\"") || an[0] == '.')
+		if (*an == '\0' || an[0] == '.' ||
+		    strspn(an, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		    strlen(an))
 			return bad(x, "'%s' is not an account name (letters, digits, - _ .)", an);
 		if (pl_config_find_account(c, an))
 			return bad(x, "account '%s' is defined twice", an);

@@ -37,16 +37,21 @@ next_line(struct lines *l, const char **s, size_t *n)
 }
 
 static int
-is_field_name(const char *s, size_t n, size_t *namelen)
+is_field_name(const char *s, size_t n, size_t *namelen, size_t *colon)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < n && s[i] != ':'; i++)
 		if ((unsigned char)s[i] <= 32 || (unsigned char)s[i] >= 127)
-			return 0;
-	if (i == 0 || i == n)
+			break;
+	/* VIOLATION (RFC 5322 4.5, obs-optional): white space may stand
+	 * between the name and the colon, "Subject : x"; it is dropped. */
+	for (j = i; j < n && (s[j] == ' ' || s[j] == '\t'); j++)
+		;
+	if (i == 0 || j == n || s[j] != ':')
 		return 0;
 	*namelen = i;
+	*colon = j;
 	return 1;
 }
 
@@ -74,7 +79,7 @@ pl_message_parse(const char *data, size_t len, struct pl_message *m, struct pl_e
 		    "(SMTP cannot carry it; encode binary data as an attachment)",
 		    (size_t)((const char *)memchr(data, '\0', len) - data));
 	while (next_line(&l, &s, &n)) {
-		size_t namelen;
+		size_t namelen, colon;
 
 		lineno++;
 		if (in_headers) {
@@ -95,11 +100,11 @@ pl_message_parse(const char *data, size_t len, struct pl_message *m, struct pl_e
 				h->value[old + 2 + n] = '\0';
 				continue;
 			}
-			if (is_field_name(s, n, &namelen)) {
-				const char *v = s + namelen + 1;
+			if (is_field_name(s, n, &namelen, &colon)) {
+				const char *v = s + colon + 1;
 				m->h = xrealloc(m->h, (m->nh + 1) * sizeof *m->h);
 				m->h[m->nh].name = xstrndup(s, namelen);
-				m->h[m->nh].value = xstrndup(v, n - namelen - 1);
+				m->h[m->nh].value = xstrndup(v, n - colon - 1);
 				m->nh++;
 				continue;
 			}

@@ -34,6 +34,8 @@ printf '[account a]\naddress = a@x.test\ndefault = yes\n[account b]\naddress = b
 bad_config "two default accounts" "4: default: account 'b' is a second default account"
 printf '[account a]\naddress = a@x.test\n[account a]\naddress = b@x.test\n' >"$CONFIG"
 bad_config "account defined twice" "3: section: account 'a' is defined twice"
+printf '[account a:b]\naddress = a@x.test\n' >"$CONFIG"
+bad_config "account name with a colon" "1: section: 'a:b' is not an account name"
 printf '[general]\nmaildir = ~/M\nmaildir = ~/N\n' >"$CONFIG"
 bad_config "key set twice" "3: maildir: set twice"
 printf '[general]\ncolour = blue\n' >"$CONFIG"

@@ -300,5 +300,13 @@ main(void)
 		pl_addrlist_free(&l);
 	}
 	repeat_free();
+	/* a name without angle brackets is not a local part */
+	STREQ(show("Bob bob@example.net"),
+	    "ERR(65): malformed address 'Bob bob@example.net': a space before the @ "
+	    "(write Name <address>)", "a name without <> before an address is refused");
+	STREQ(show("john . doe@example.net"), "john.doe@example.net",
+	    "white space around the dots of a local part is folded away (obs-local-part)");
+	STREQ(show("Bob <bob@example.net>"), "Bob <bob@example.net>", "with <> the name is a name");
+
 	return tap_done();
 }

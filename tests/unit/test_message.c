@@ -234,5 +234,14 @@ main(void)
 	OK(m.h == NULL && m.body == NULL && m.nh == 0, "free empties the message");
 	pl_message_free(&m);
 	OK(1, "free twice is harmless");
+	/* obs-optional: white space before the colon */
+	rc = parse("From: a@x.test\nSubject : spaced\nTo\t: b@y.test\n\nbody\n");
+	OK(rc == 0 && m.nh == 3, "white space before the colon: still three headers");
+	STREQ(pl_message_get(&m, "Subject"), " spaced", "  the field is found by its name");
+	STREQ(m.h[2].name, "To", "  the name has no trailing white space");
+	STREQ(m.body, "body\r\n", "  the body is only the body");
+	rc = parse("From: a@x.test\nNot a field\nSubject: x\n\nbody\n");
+	OK(rc == 0 && m.nh == 1, "a line with a space in the name still ends the header");
+
 	return tap_done();
 }
