@@ -52,7 +52,7 @@ enospc_code(int err)
 }
 
 int
-pl_write_new(const char *path, const void *data, size_t len, struct pl_err *e)
+pl_create_write(const char *path, const void *data, size_t len, struct pl_err *e)
 {
 	int fd, err;
 
@@ -60,7 +60,21 @@ pl_write_new(const char *path, const void *data, size_t len, struct pl_err *e)
 	if (fd < 0)
 		return pl_errf(e, errno == ENOSPC || errno == EDQUOT ? EX_TEMPFAIL : EX_CANTCREAT,
 		    "cannot create %s: %s", path, strerror(errno));
-	if (pl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (pl_write_all(fd, data, len) < 0) {
+		err = errno;
+		close(fd);
+		unlink(path);
+		return pl_errf(e, enospc_code(err), "cannot write %s: %s", path, strerror(err));
+	}
+	return fd;
+}
+
+int
+pl_sync_close(int fd, const char *path, struct pl_err *e)
+{
+	int err;
+
+	if (fsync(fd) < 0) {
 		err = errno;
 		close(fd);
 		goto fail;
@@ -73,6 +87,16 @@ pl_write_new(const char *path, const void *data, size_t len, struct pl_err *e)
 fail:
 	unlink(path);
 	return pl_errf(e, enospc_code(err), "cannot write %s: %s", path, strerror(err));
+}
+
+int
+pl_write_new(const char *path, const void *data, size_t len, struct pl_err *e)
+{
+	int fd = pl_create_write(path, data, len, e);
+
+	if (fd < 0)
+		return -1;
+	return pl_sync_close(fd, path, e);
 }
 
 int

@@ -21,6 +21,13 @@ int pl_write_durable(const char *dir, const char *name, const void *data, size_t
  * mode 0600.  On error the file is removed.  The caller syncs the directory. */
 int pl_write_new(const char *path, const void *data, size_t len, struct pl_err *e);
 
+/* The two halves of pl_write_new, so that several files can be written
+ * before any is synced (one journal commit serves them all): creates path
+ * and writes it, returning the open descriptor (-1 on error, nothing left);
+ * then fsyncs and closes it (checked), removing it on error. */
+int pl_create_write(const char *path, const void *data, size_t len, struct pl_err *e);
+int pl_sync_close(int fd, const char *path, struct pl_err *e);
+
 /* Writes all of len bytes to fd, retrying short writes and EINTR. */
 int pl_write_all(int fd, const void *data, size_t len);
 

@@ -98,9 +98,9 @@ int
 pl_queue_submit(const char *qdir, struct pl_envelope *env, const char *msg, size_t len,
     struct pl_err *e)
 {
-	char tmpdir[4200], path[4300], dst[4200], parent[4200];
+	char tmpdir[4200], path[4300], epath[4300], dst[4200], parent[4200];
 	struct buf text = { 0 };
-	int tries = 0;
+	int tries = 0, mfd = -1, efd = -1, r1, r2;
 
 	if (pl_queue_init(qdir, e) < 0)
 		return -1;
@@ -114,14 +114,20 @@ pl_queue_submit(const char *qdir, struct pl_envelope *env, const char *msg, size
 			    EX_CANTCREAT, "cannot create %s: %s", tmpdir, strerror(errno));
 	}
 	env->size = (long long)len;
+	/* Both files are written before either is synced: the first fsync
+	 * then commits both in one journal transaction. */
 	snprintf(path, sizeof path, "%s/message", tmpdir);
-	if (pl_write_new(path, msg, len, e) < 0)
-		goto fail;
+	snprintf(epath, sizeof epath, "%s/envelope", tmpdir);
 	pl_envelope_format(env, &text);
-	snprintf(path, sizeof path, "%s/envelope", tmpdir);
-	if (pl_write_new(path, text.p, text.len, e) < 0)
+	if ((mfd = pl_create_write(path, msg, len, e)) < 0)
 		goto fail;
-	if (pl_fsync_dir(tmpdir, e) < 0)
+	if ((efd = pl_create_write(epath, text.p, text.len, e)) < 0)
+		goto fail;
+	r1 = pl_sync_close(mfd, path, e);
+	mfd = -1;
+	r2 = pl_sync_close(efd, epath, r1 < 0 ? NULL : e);
+	efd = -1;
+	if (r1 < 0 || r2 < 0 || pl_fsync_dir(tmpdir, e) < 0)
 		goto fail;
 	snprintf(dst, sizeof dst, "%s/entries/%s", qdir, env->id);
 	if (rename(tmpdir, dst) < 0) {
@@ -138,6 +144,10 @@ pl_queue_submit(const char *qdir, struct pl_envelope *env, const char *msg, size
 	buf_free(&text);
 	return 0;
 fail:
+	if (mfd >= 0)
+		close(mfd);
+	if (efd >= 0)
+		close(efd);
 	buf_free(&text);
 	pl_rmtree(tmpdir);
 	return -1;
