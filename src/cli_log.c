@@ -1,6 +1,6 @@
 /* cli_log.c — `paloma log [--since DURATION] [WORD…]`: the delivery log, one
  * line per recipient per attempt, optionally only recent lines and lines
- * containing every WORD (a queue id, an address, "bounced"…). */
+ * containing every WORD (a queue id, an address, "failed"…). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

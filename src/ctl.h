@@ -5,7 +5,8 @@
  * per request, one line per answer:
  *   wake   → "ok"         the queue changed: look at it now
  *   flush  → "ok N"       make every waiting recipient due now
- *   status → "ok pid=… busy=… queued=…"  */
+ *   status → "ok pid=… busy=…"   (busy: DNS lookups, connections and
+ *             transactions in flight) */
 #ifndef PALOMA_CTL_H
 #define PALOMA_CTL_H
 

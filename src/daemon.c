@@ -46,7 +46,7 @@ struct daemon {
 static int
 usage(void)
 {
-	fputs("usage: paloma daemon [--foreground] [--once]\n", stderr);
+	fputs("usage: paloma [-c FILE] daemon [--foreground] [--once]\n", stderr);
 	return EX_USAGE;
 }
 
