@@ -315,11 +315,10 @@ prepare(const struct pl_config *c, const struct send_opts *so, char *data, size_
 	}
 	out->env.body_8bit = m.body_8bit || m.header_8bit;
 	out->env.smtputf8 = m.header_8bit || pl_addr_is_utf8(out->env.sender);
-	for (size_t i = 0; i < rcpt.n; i++) {
+	/* A non-ASCII recipient needs SMTPUTF8 only in its own RCPT (smtp.c
+	 * decides per recipient); the others may go to any server. */
+	for (size_t i = 0; i < rcpt.n; i++)
 		pl_envelope_add_rcpt(&out->env, rcpt.v[i].mailbox, out->env.created);
-		if (pl_addr_is_utf8(rcpt.v[i].mailbox))
-			out->env.smtputf8 = 1;
-	}
 	memset(&out->text, 0, sizeof out->text);
 	pl_message_write(&m, &out->text);
 	if ((long long)out->text.len > c->max_message_size) {

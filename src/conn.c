@@ -41,6 +41,7 @@ struct pl_conn {
 };
 
 static void step(struct pl_conn *c);
+static void close_socket(struct pl_conn *c);
 
 const char *
 pl_conn_remote(const struct pl_conn *c)
@@ -108,6 +109,13 @@ on_timer(void *arg)
 		c->connecting = 0;
 		snprintf(why, sizeof why, "no connection within %d seconds", c->connect_timeout);
 		pl_smtp_on_connect_failed(c->smtp, why);
+	} else if (pl_smtp_want(c->smtp) == PL_SMTP_WANT_START_TLS) {
+		/* A server that accepts STARTTLS and then says nothing is a TLS
+		 * failure like any other: the owner may retry it in clear. */
+		pl_log("%s: TLS handshake failed: no answer within %d seconds", c->remote,
+		    pl_smtp_timeout(c->smtp));
+		close_socket(c);
+		pl_smtp_on_tls(c->smtp, 0);
 	} else {
 		pl_smtp_on_timeout(c->smtp);
 	}
@@ -161,9 +169,16 @@ do_read(struct pl_conn *c)
 		else
 			n = read(c->fd, buf, sizeof buf);
 		if (n > 0) {
+			enum pl_smtp_want w;
+
 			pl_smtp_on_data(c->smtp, buf, (size_t)n);
-			if (pl_smtp_want(c->smtp) == PL_SMTP_WANT_DONE ||
-			    pl_smtp_want(c->smtp) == PL_SMTP_WANT_CLOSE)
+			w = pl_smtp_want(c->smtp);
+			/* After the 220 to STARTTLS the next bytes on the socket
+			 * belong to the TLS handshake: reading them here as clear
+			 * text would eat the server's hello (or its EOF) and turn
+			 * a TLS failure into an ordinary closed connection. */
+			if (w == PL_SMTP_WANT_DONE || w == PL_SMTP_WANT_CLOSE ||
+			    w == PL_SMTP_WANT_START_TLS)
 				return;
 			continue;
 		}
@@ -200,7 +215,11 @@ on_io(void *arg, int fd, int revents)
 		step(c);
 		return;
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR))
+	/* During the handshake the socket is the TLS layer's alone: step()
+	 * carries it on.  A read here would run the handshake inside SSL_read
+	 * and report its failure as a closed connection. */
+	if (revents & (POLLIN | POLLHUP | POLLERR) &&
+	    pl_smtp_want(c->smtp) != PL_SMTP_WANT_START_TLS)
 		do_read(c);
 	step(c);
 }
@@ -289,8 +308,13 @@ do_tls(struct pl_conn *c)
 	} else {
 		char why[128];
 		pl_tls_describe(c->tls, c->tlsdesc, sizeof c->tlsdesc);
-		pl_tls_verified(c->tls, why, sizeof why);
-		pl_log("%s: TLS %s, certificate %s", c->remote, c->tlsdesc, why);
+		/* Opportunistic (RFC 7435): an unverified certificate still
+		 * beats clear text; it is only recorded. */
+		if (pl_tls_verified(c->tls, why, sizeof why))
+			pl_log("%s: TLS %s, certificate verified", c->remote, c->tlsdesc);
+		else
+			pl_log("%s: TLS %s, certificate not verified (%s)", c->remote,
+			    c->tlsdesc, why);
 		pl_smtp_on_tls(c->smtp, 1);
 	}
 	return 1;

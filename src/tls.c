@@ -113,7 +113,10 @@ want(struct pl_tls *t, int r, int *events)
 int
 pl_tls_handshake(struct pl_tls *t, int *events, struct pl_err *e)
 {
-	int r = SSL_do_handshake(t->ssl);
+	int r;
+
+	ERR_clear_error();	/* SSL_get_error reads the thread's error queue */
+	r = SSL_do_handshake(t->ssl);
 
 	if (r == 1)
 		return 1;
@@ -132,7 +135,10 @@ pl_tls_handshake(struct pl_tls *t, int *events, struct pl_err *e)
 ssize_t
 pl_tls_read(struct pl_tls *t, void *p, size_t n, int *events, struct pl_err *e)
 {
-	int r = SSL_read(t->ssl, p, (int)(n > 1 << 30 ? 1 << 30 : n));
+	int r;
+
+	ERR_clear_error();
+	r = SSL_read(t->ssl, p, (int)(n > 1 << 30 ? 1 << 30 : n));
 
 	if (r > 0)
 		return r;
@@ -149,7 +155,10 @@ pl_tls_read(struct pl_tls *t, void *p, size_t n, int *events, struct pl_err *e)
 ssize_t
 pl_tls_write(struct pl_tls *t, const void *p, size_t n, int *events, struct pl_err *e)
 {
-	int r = SSL_write(t->ssl, p, (int)(n > 1 << 30 ? 1 << 30 : n));
+	int r;
+
+	ERR_clear_error();
+	r = SSL_write(t->ssl, p, (int)(n > 1 << 30 ? 1 << 30 : n));
 
 	if (r > 0)
 		return r;

@@ -17,7 +17,7 @@ expect_eq "sendmail is a link to paloma" "$(readlink "$P/bin/sendmail")" "paloma
 expect_match "the systemd unit runs the installed paloma" "$(cat "$P/share/paloma/systemd/paloma.service")" "^ExecStart=$P/bin/paloma daemon --foreground$"
 out=$("$P/bin/paloma" daemon --no-such-flag 2>&1); rc=$?
 expect_eq "the installed front end runs its installed daemon helper" "$rc/$out" "64/usage: paloma [-c FILE] daemon [--foreground] [--once]"
-write_config
+write_config "autostart = no"
 printf 'Subject: x\n\nbody\n' | "$P/bin/sendmail" -oi a@example.test
 expect_eq "the installed sendmail queues" "$?/$(queue_count)" "0/1"
 if command -v man >/dev/null 2>&1; then
