@@ -69,6 +69,10 @@ struct dom {
 	size_t nt;
 	struct pl_outcome last_fail;
 	int has_fail;
+	struct buf tried;	/* "mx [ip]: why; ..." of the addresses given up on */
+	int ntried;
+	struct pl_outcome last_dead;	/* why the address last given up on failed */
+	char *last_remote;	/* and which it was */
 	struct dom *next;
 };
 
@@ -99,18 +103,24 @@ struct pl_sched {
 static const struct pl_conn_ops conn_ops;
 static void dom_maybe_free(struct dom *d);
 static void dom_start(struct dom *d);
+static void dom_free(struct dom *d);
 
 int64_t
 pl_retry_next(const struct pl_config *c, int64_t created, int attempts, int64_t now)
 {
+	int64_t next, end = created + c->max_lifetime;
 	size_t i;
 
-	if (now - created >= c->max_lifetime)
+	if (now >= end)
 		return 0;
 	i = attempts <= 0 ? 0 : (size_t)attempts - 1;
 	if (i >= c->nretry)
 		i = c->nretry - 1;
-	return now + c->retry[i];
+	next = now + c->retry[i];
+	/* The last attempt is made when the lifetime ends, not up to a whole
+	 * retry interval later: a recipient still failing then is bounced on
+	 * time (the delayed report promised Will-Retry-Until = end). */
+	return next > end ? end : next;
 }
 
 static unsigned
@@ -141,16 +151,23 @@ waiting(const struct pl_rcpt *r)
 static void
 update_due(struct qent *q)
 {
+	size_t nfinal = 0;
+
 	q->next_due = INT64_MAX;
 	for (size_t i = 0; i < q->env.nrcpt; i++) {
 		const struct pl_rcpt *r = &q->env.rcpt[i];
 		if (q->busy[i])
 			continue;
+		nfinal += PL_RCPT_FINAL(r->state);
 		if (waiting(r) && r->next_attempt < q->next_due)
 			q->next_due = r->next_attempt;
 		if (r->state == PL_RCPT_FAILED && q->retry_at < q->next_due)
 			q->next_due = q->retry_at;	/* a report is owed */
 	}
+	/* Every recipient final but the entry still queued (a crash between the
+	 * last state write and the move to done/): it is owed its retirement. */
+	if (nfinal == q->env.nrcpt && q->retry_at < q->next_due)
+		q->next_due = q->retry_at;
 	if (q->dirty && q->retry_at < q->next_due)
 		q->next_due = q->retry_at;
 }
@@ -226,11 +243,7 @@ pl_sched_free(struct pl_sched *s)
 	while (s->doms) {
 		struct dom *d = s->doms;
 		s->doms = d->next;
-		for (size_t i = 0; i < d->nt; i++)
-			free(d->t[i].mx);
-		free(d->t);
-		free(d->domain);
-		free(d);
+		dom_free(d);
 	}
 	pl_tls_ctx_free(s->tls_ctx);
 	free(s);
@@ -597,13 +610,17 @@ find_dom(struct pl_sched *s, const char *domain)
 	return NULL;
 }
 
+/* Fails every job waiting for d with o; remote, when set, is where o came
+ * from ("mx [ip]"). */
 static void
-dom_fail_pending(struct dom *d, const struct pl_outcome *o)
+dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
 {
 	while (d->pending) {
 		struct sjob *j = d->pending;
 		d->pending = j->next;
 		d->npending--;
+		for (size_t k = 0; remote && k < j->job.nrcpt; k++)
+			j->remote[k] = xstrdup(remote);
 		job_fail_all(d->s, j, o);
 	}
 	d->ptail = &d->pending;
@@ -621,9 +638,17 @@ dom_maybe_free(struct dom *d)
 			*pp = d->next;
 			break;
 		}
+	dom_free(d);
+}
+
+static void
+dom_free(struct dom *d)
+{
 	for (size_t i = 0; i < d->nt; i++)
 		free(d->t[i].mx);
 	free(d->t);
+	buf_free(&d->tried);
+	free(d->last_remote);
 	free(d->domain);
 	free(d);
 }
@@ -642,7 +667,7 @@ on_route(void *arg, struct pl_route *r)
 		snprintf(o.reply, sizeof o.reply, "%s", r->why ? r->why : "DNS lookup failed");
 		snprintf(o.step, sizeof o.step, "dns");
 		pl_log("%s: %s", d->domain, o.reply);
-		dom_fail_pending(d, &o);
+		dom_fail_pending(d, &o, NULL);
 		pl_route_free(r);
 		dom_maybe_free(d);
 		return;
@@ -671,6 +696,28 @@ set_port(struct sockaddr_storage *ss, int port)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
 }
 
+/* Every address of d was tried and given up on: the jobs still waiting
+ * fail with the last failure, and the reply names every address tried. */
+static void
+dom_unreachable(struct dom *d)
+{
+	struct pl_outcome o = d->ntried > 0 ? d->last_dead : d->last_fail;
+
+	if (d->ntried == 0 && !d->has_fail) {
+		memset(&o, 0, sizeof o);
+		o.result = PL_RESULT_TEMP;
+		snprintf(o.status, sizeof o.status, "4.4.1");
+	}
+	if (d->ntried != 1) {
+		snprintf(o.reply, sizeof o.reply, "no mail exchanger of %s could be reached "
+		    "(%d address%s tried)%s%s", d->domain, d->ntried, d->ntried == 1 ? "" : "es",
+		    d->tried.len ? ": " : "", d->tried.len ? d->tried.p : "");
+		dom_fail_pending(d, &o, NULL);
+	} else {
+		dom_fail_pending(d, &o, d->last_remote);
+	}
+}
+
 /* Opens connections while there is work, targets left and room. */
 static void
 dom_start(struct dom *d)
@@ -685,17 +732,8 @@ dom_start(struct dom *d)
 		for (ti = 0; ti < d->nt && d->t[ti].dead; ti++)
 			;
 		if (ti == d->nt) {
-			if (d->nconn == 0) {
-				struct pl_outcome o = d->last_fail;
-				if (!d->has_fail) {
-					memset(&o, 0, sizeof o);
-					o.result = PL_RESULT_TEMP;
-					snprintf(o.status, sizeof o.status, "4.4.1");
-					snprintf(o.reply, sizeof o.reply, "no mail exchanger of %s "
-					    "could be reached", d->domain);
-				}
-				dom_fail_pending(d, &o);
-			}
+			if (d->nconn == 0)
+				dom_unreachable(d);
 			return;
 		}
 		p.mx = d->t[ti].mx;
@@ -793,7 +831,23 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 				    d->domain, pl_conn_remote(c));
 				d->t[sc->ti].no_tls = 1;
 			} else {
+				const char *rem = pl_conn_remote(c);
+				size_t at = d->tried.len;
 				d->t[sc->ti].dead = 1;
+				if (d->ntried > 0) {
+					buf_adds(&d->tried, "; ");
+					at = d->tried.len;
+				}
+				/* connect failures name the address already */
+				if (strstr(fail->reply, rem) == NULL)
+					buf_printf(&d->tried, "%s: ", rem);
+				for (const char *p = fail->reply; *p; p++)	/* one line */
+					if (*p != '\r')
+						buf_addc(&d->tried, *p == '\n' ? ' ' : *p);
+				pl_log("%s: address given up on: %s", d->domain, d->tried.p + at);
+				d->ntried++;
+				d->last_dead = *fail;
+				set_str(&d->last_remote, rem);
 			}
 		}
 	}
