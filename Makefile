@@ -74,6 +74,8 @@ HELPERS = paloma-daemon
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn tls event bounce
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
+# The same without main(), for unit tests.
+DAEMON_LIB_O = $(filter-out $(B)/src/daemon.o,$(DAEMON_O))
 
 PROGS = $(B)/bin/paloma $(B)/bin/probe-libs $(HELPERS:%=$(B)/libexec/paloma/%)
 
@@ -104,9 +106,10 @@ $(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O)
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(DAEMON_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(NET_O) $(CORE_O) $(LDFLAGS) \
+	  $(NET_LIBS)
 
 units: $(UNIT_BIN) $(TOOL_BIN)
 
@@ -129,6 +132,8 @@ demo: deps all
 
 bench-enqueue: all
 	bench/enqueue
+bench-deliver: all
+	bench/deliver
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \

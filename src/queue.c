@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,9 +458,36 @@ pl_queue_retire(const char *qdir, const char *id, struct pl_err *e)
 	snprintf(dst, sizeof dst, "%s/done/%s", qdir, id);
 	pl_rmtree(dst);
 	if (rename(src, dst) < 0)
-		return pl_errf(e, EX_IOERR, "cannot retire %s: %s", src, strerror(errno));
+		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
+		    src, strerror(errno));
 	snprintf(src, sizeof src, "%s/entries", qdir);
 	return pl_fsync_dir(src, e);
+}
+
+int
+pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *e)
+{
+	char dir[4300], tmp[4400], dst[4400];
+	struct buf text = { 0 };
+	int fd;
+
+	if (pl_queue_retire(qdir, env->id, e) < 0)
+		return -1;
+	/* The final states, for `queue show`: not synced, the rename above
+	 * is what makes the outcome durable (and delivery.log has it too). */
+	snprintf(dir, sizeof dir, "%s/done/%s", qdir, env->id);
+	snprintf(tmp, sizeof tmp, "%s/.envelope.final", dir);
+	snprintf(dst, sizeof dst, "%s/envelope", dir);
+	pl_envelope_format(env, &text);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (pl_write_all(fd, text.p, text.len) == 0 && close(fd) == 0)
+			rename(tmp, dst);
+		else
+			unlink(tmp);
+	}
+	buf_free(&text);
+	return 0;
 }
 
 void

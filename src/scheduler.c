@@ -149,7 +149,7 @@ waiting(const struct pl_rcpt *r)
 }
 
 static void
-update_due(struct qent *q)
+update_due(struct pl_sched *s, struct qent *q)
 {
 	size_t nfinal = 0;
 
@@ -170,6 +170,17 @@ update_due(struct qent *q)
 		q->next_due = q->retry_at;
 	if (q->dirty && q->retry_at < q->next_due)
 		q->next_due = q->retry_at;
+	/* A delay warning is owed at created + delay_warning, not only at the
+	 * next attempt after it. */
+	if (!q->env.delay_warned && q->env.sender[0] != '\0') {
+		int64_t warn_at = q->env.created + s->cfg->delay_warning;
+		if (q->retry_at > warn_at)
+			warn_at = q->retry_at;
+		for (size_t i = 0; i < q->env.nrcpt; i++)
+			if (!q->busy[i] && q->env.rcpt[i].state == PL_RCPT_DEFERRED &&
+			    warn_at < q->next_due)
+				q->next_due = warn_at;
+	}
 }
 
 static void
@@ -280,7 +291,7 @@ pl_sched_scan(struct pl_sched *s)
 		}
 		q->busy = xcalloc(q->env.nrcpt, 1);
 		q->seen = 1;
-		update_due(q);
+		update_due(s, q);
 		q->hnext = s->h[hash_id(q->env.id)];
 		s->h[hash_id(q->env.id)] = q;
 		s->nq++;
@@ -318,7 +329,7 @@ pl_sched_flush(struct pl_sched *s)
 					k++;
 				}
 			}
-			update_due(q);
+			update_due(s, q);
 		}
 	pl_log("flush: %d recipients made due now", k);
 	return k;
@@ -395,6 +406,29 @@ add_history(struct pl_rcpt *r, int64_t now, const char *what)
 	r->history[r->nhistory++] = buf_steal(&b);
 }
 
+/* The id the accepting server gave the message, from its reply: Postfix's
+ * "250 2.0.0 Ok: queued as 4XyZ", Exim's "250 OK id=1abc-…", Sendmail's
+ * "250 2.0.0 x1234 Message accepted for delivery" is not recognised. */
+static void
+remote_id(const char *reply, char *out, size_t len)
+{
+	static const char *marks[] = { "queued as ", "id=", "Queued as " };
+	const char *p = NULL;
+	size_t n;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0] && p == NULL; i++)
+		if ((p = strstr(reply, marks[i])) != NULL)
+			p += strlen(marks[i]);
+	if (p == NULL)
+		return;
+	n = strcspn(p, " \t\r\n;,()<>\"");
+	if (n == 0 || n >= len)
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 /* Applies one outcome to recipient k of the job's entry, and logs it. */
 static void
 apply(struct pl_sched *s, struct sjob *j, size_t k)
@@ -406,7 +440,7 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 	const char *result;
 	char what[2600];
 	struct pl_delivery_rec rec = { 0 };
-	char *ip = NULL;
+	char *ip = NULL, rid[128] = "";
 
 	r->attempts++;
 	r->last_attempt = now;
@@ -456,6 +490,9 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 		rec.mx = mx;
 		rec.tls = j->tls[k] ? j->tls[k] : "none";
 		rec.reply = o->reply;
+		if (o->result == PL_RESULT_OK)
+			remote_id(o->reply, rid, sizeof rid);
+		rec.remote_id = rid[0] ? rid : NULL;
 		pl_delivery_log(s->delivery_log, &rec);
 		free(mx);
 	} else {
@@ -528,7 +565,9 @@ settle(struct pl_sched *s, struct qent *q)
 	if (ndeferred > 0 && !q->env.delay_warned && q->env.sender[0] != '\0' &&
 	    now - q->env.created >= s->cfg->delay_warning) {
 		if (pl_bounce_write(s->cfg, &q->env, PL_BOUNCE_DELAYED, &e) < 0) {
-			pl_log("%s: cannot write the delay report: %s", q->env.id, e.msg);
+			pl_log("%s: cannot write the delay report (will try again): %s", q->env.id,
+			    e.msg);
+			q->retry_at = now + 60;
 		} else {
 			pl_log("%s: delay report written to <%s>'s inbox", q->env.id, q->env.sender);
 			q->env.delay_warned = 1;
@@ -550,13 +589,13 @@ settle(struct pl_sched *s, struct qent *q)
 			return;
 		}
 	}
-	update_due(q);
+	update_due(s, q);
 }
 
 static void
 job_free(struct sjob *j)
 {
-	for (size_t k = 0; k < j->job.nrcpt; k++) {
+	for (size_t k = 0; j->remote && k < j->job.nrcpt; k++) {
 		free(j->remote[k]);
 		free(j->tls[k]);
 	}
@@ -567,6 +606,27 @@ job_free(struct sjob *j)
 	free(j->job.rcpt);
 	free((char *)j->job.msg_path);
 	free(j);
+}
+
+static int
+all_final(const struct qent *q)
+{
+	for (size_t i = 0; i < q->env.nrcpt; i++)
+		if (!PL_RCPT_FINAL(q->env.rcpt[i].state))
+			return 0;
+	return 1;
+}
+
+/* The per-recipient results, allocated only when a job is taken up (a big
+ * queue holds many jobs waiting for a connection). */
+static void
+job_results(struct sjob *j)
+{
+	if (j->out != NULL)
+		return;
+	j->out = xcalloc(j->job.nrcpt, sizeof *j->out);
+	j->remote = xcalloc(j->job.nrcpt, sizeof *j->remote);
+	j->tls = xcalloc(j->job.nrcpt, sizeof *j->tls);
 }
 
 /* Every recipient of j has an outcome: record them and settle the entry. */
@@ -582,6 +642,21 @@ job_finish(struct pl_sched *s, struct sjob *j)
 	q->inflight--;
 	s->njobs--;
 	job_free(j);
+	if (q->inflight == 0 && !q->dirty && all_final(q)) {
+		struct pl_err e;
+		/* Nothing more will happen to it: retiring it is the durable
+		 * record, no envelope rewrite needed first. */
+		if (pl_queue_finish(pl_queue_dir(), &q->env, &e) == 0) {
+			pl_log("%s: done", q->env.id);
+			drop_q(s, q);
+			return;
+		}
+		if (e.code == EX_NOINPUT) {
+			drop_q(s, q);	/* removed by the user meanwhile */
+			return;
+		}
+		pl_log("%s: %s", q->env.id, e.msg);
+	}
 	if (save(q) < 0 && !q->dirty) {
 		if (q->inflight == 0)
 			drop_q(s, q);	/* removed by the user while in flight */
@@ -594,6 +669,7 @@ job_finish(struct pl_sched *s, struct sjob *j)
 static void
 job_fail_all(struct pl_sched *s, struct sjob *j, const struct pl_outcome *o)
 {
+	job_results(j);
 	for (size_t k = 0; k < j->job.nrcpt; k++)
 		j->out[k] = *o;
 	job_finish(s, j);
@@ -619,6 +695,7 @@ dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
 		struct sjob *j = d->pending;
 		d->pending = j->next;
 		d->npending--;
+		job_results(j);
 		for (size_t k = 0; remote && k < j->job.nrcpt; k++)
 			j->remote[k] = xstrdup(remote);
 		job_fail_all(d->s, j, o);
@@ -780,6 +857,7 @@ op_next_job(void *arg, struct pl_conn *c)
 		d->ptail = &d->pending;
 	d->npending--;
 	j->next = NULL;
+	job_results(j);
 	return &j->job;
 }
 
@@ -886,9 +964,6 @@ enqueue_job(struct pl_sched *s, struct qent *q, const char *domain, size_t *idx,
 	j->job.size = q->env.size;
 	j->job.body_8bit = q->env.body_8bit;
 	j->job.smtputf8 = q->env.smtputf8;
-	j->out = xcalloc(n, sizeof *j->out);
-	j->remote = xcalloc(n, sizeof *j->remote);
-	j->tls = xcalloc(n, sizeof *j->tls);
 	q->inflight++;
 	s->njobs++;
 	if (d == NULL) {
@@ -953,7 +1028,7 @@ pl_sched_run(struct pl_sched *s)
 			struct qent *next = q->hnext;
 			if (q->next_due <= now) {
 				start_entry(s, q, now);
-				update_due(q);
+				update_due(s, q);
 				if (q->inflight == 0)
 					settle(s, q);	/* may free q */
 			}

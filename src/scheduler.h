@@ -39,7 +39,9 @@ int pl_sched_due(struct pl_sched *s);
 int pl_sched_wait_ms(struct pl_sched *s);
 
 /* The retry policy, pure: when a recipient that failed temporarily for the
- * attempts-th time is tried next, or 0 when it has expired (max_lifetime). */
+ * attempts-th time is tried next (never later than created + max_lifetime,
+ * so the last attempt is made when the lifetime ends), or 0 when it has
+ * expired. */
 int64_t pl_retry_next(const struct pl_config *c, int64_t created, int attempts, int64_t now);
 
 #endif

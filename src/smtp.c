@@ -234,6 +234,7 @@ struct pl_smtp {
 	int dirty;			/* a MAIL was sent since the last RSET */
 	int quit_req;
 	int usable, tls_active, tls_failed, quitting;
+	int body_unsent;	/* the message and its dot are not all written yet */
 	struct pl_smtp_stuffer stuffer;
 	struct pl_smtp_outcome fail;
 	int failed;
@@ -402,6 +403,7 @@ pl_smtp_written(struct pl_smtp *s, size_t n)
 		n = s->out.len - s->out_off;
 	s->out_off += n;
 	if (s->out_off == s->out.len) {
+		s->body_unsent = 0;
 		s->out.len = s->out_off = 0;
 		if (s->out.p)
 			s->out.p[0] = '\0';
@@ -416,6 +418,7 @@ static void
 clear_output(struct pl_smtp *s)
 {
 	s->out.len = s->out_off = 0;
+	s->body_unsent = 0;
 	if (s->out.p)
 		s->out.p[0] = '\0';
 }
@@ -965,7 +968,10 @@ pl_smtp_on_closed(struct pl_smtp *s)
 		s->state = S_DONE;
 		return;
 	}
-	if (s->state == S_TALK && s->npend)
+	if (s->body_unsent)
+		snprintf(why, sizeof why,
+		    "paloma: the server closed the connection while we sent the message");
+	else if (s->state == S_TALK && s->npend)
 		snprintf(why, sizeof why,
 		    "paloma: the server closed the connection while we waited for the reply to %s",
 		    cmd_names[s->pend[s->pend_head].c]);
@@ -987,7 +993,10 @@ pl_smtp_on_timeout(struct pl_smtp *s)
 		s->state = S_CLOSE;
 		return;
 	}
-	if (s->state == S_TALK && s->npend)
+	if (s->body_unsent)
+		snprintf(why, sizeof why, "paloma: timed out after %d s sending the message "
+		    "(the server stopped reading it)", pl_smtp_timeout(s));
+	else if (s->state == S_TALK && s->npend)
 		snprintf(why, sizeof why, "paloma: timed out after %d s waiting for the reply to %s",
 		    pl_smtp_timeout(s), cmd_names[s->pend[s->pend_head].c]);
 	else if (s->state == S_TLS)
@@ -1063,7 +1072,7 @@ pl_smtp_timeout(const struct pl_smtp *s)
 		case C_MAIL: return t->mail;
 		case C_RCPT: return t->rcpt;
 		case C_DATA: return t->data_init;
-		case C_DOT: return t->data_end;
+		case C_DOT: return s->body_unsent ? t->data_block : t->data_end;
 		default: return t->command;
 		}
 	default: return 0;
@@ -1097,6 +1106,8 @@ pl_smtp_body_end(struct pl_smtp *s)
 	pl_smtp_stuff_end(&s->stuffer, &s->out);
 	push_pending(s, C_DOT, 0);
 	s->state = S_TALK;
+	/* Until the dot is written the wait is the data block timeout. */
+	s->body_unsent = s->out.len > s->out_off;
 }
 
 const struct pl_smtp_caps *

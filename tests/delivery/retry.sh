@@ -284,3 +284,14 @@ for r in a b; do
 		"4.3.0 451 4.3.0 $(sed -n 's/.*< 451 4\.3\.0 //p' "$(smtpd_log tempdata)" | head -n 1 | tr -d '\r')"
 done
 expect_eq "451 after the dot: no report" "$(inbox_count)" 0
+
+# --- the delay warning comes when it is due, not at the next attempt after it
+case_start delayontime "delay_warning = 30m
+retry_schedule = 2h"
+send w@temp.test
+run
+expect_eq "delay on time: deferred for 2 hours" "$(field w@temp.test State)/$(inbox_count)" deferred/0
+run 1900
+expect_eq "delay on time: no attempt at 32 minutes" "$(field w@temp.test Attempts)" 1
+expect_eq "delay on time: but the warning is written" "$(inbox_count)" 1
+expect_match "delay on time: Action delayed" "$(reports)" "^delayed \\| 4\\.2\\.1 \\| rfc822; ?w@temp\\.test \\| until=yes"

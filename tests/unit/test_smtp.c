@@ -754,7 +754,16 @@ test_closed_and_timeout(void)
 	OK(pl_smtp_timeout(s) == 120, "DATA initiation 2 min");
 	pl_smtp_on_data(s, "354 go\r\n", 8);
 	OK(pl_smtp_timeout(s) == 180, "data block 3 min");
+	pl_smtp_body(s, "Subject: x\r\n\r\nhi\r\n", 19);
 	pl_smtp_body_end(s);
+	OK(pl_smtp_timeout(s) == 180, "message not all written: still the data block timeout");
+	{
+		size_t left;
+		pl_smtp_output(s, &left);
+		pl_smtp_written(s, left - 1);
+		OK(pl_smtp_timeout(s) == 180, "the dot not all written: still the data block timeout");
+		pl_smtp_written(s, 1);
+	}
 	OK(pl_smtp_timeout(s) == 600, "final dot 10 min");
 	olog.len = 0;
 	pl_smtp_on_timeout(s);
