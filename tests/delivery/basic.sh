@@ -78,3 +78,10 @@ expect_eq "report indexed with tags bounce inbox unread" "$tags" "bounce inbox u
 # files and directories private to the user
 expect_eq "state and queue directories 0700" "$(stat -c %a "$XDG_STATE_HOME/paloma" "$QUEUE/done" | sort -u)" 700
 expect_eq "delivery log 0600" "$(stat -c %a "$XDG_STATE_HOME/paloma/delivery.log")" 600
+
+# paloma log --since
+expect_eq "log --since 1h: every line of this run" "$("$PALOMA" log --since 1h | wc -l | tr -d ' ')" 4
+expect_eq "log --since in the future of the lines: none" "$(PALOMA_TEST_TIME_OFFSET=7200 "$PALOMA" log --since 1h | wc -l | tr -d ' ')" 0
+out=$("$PALOMA" log --since soon 2>&1); rc=$?
+expect_eq "log --since with a bad duration: 64" "$rc" 64
+expect_match "log --since with a bad duration: says so" "$out" 'takes a duration'
