@@ -46,7 +46,7 @@ NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
 
 # Delivery side (c-ares, OpenSSL): linked into the daemon and its tests.
 NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS)
-NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS) $(NOTMUCH_LIBS)
+NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
@@ -56,7 +56,10 @@ CORE = util fsutil paths config addr message queue ctl log
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn maildir index report
+NET = smtp dns dsn maildir report
+# notmuch: only paloma-index and the tests link it, never the daemon.
+INDEX = index
+INDEX_O = $(INDEX:%=$(B)/src/%.o)
 
 CORE_O  = $(CORE:%=$(B)/src/%.o)
 FRONT_O = $(FRONT:%=$(B)/src/%.o)
@@ -70,7 +73,7 @@ TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon
+HELPERS = paloma-daemon paloma-index
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn tls event bounce
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
@@ -93,6 +96,11 @@ $(B)/libexec/paloma/paloma-daemon: $(DAEMON_O) $(NET_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 
+$(B)/libexec/paloma/paloma-index: $(B)/src/index_main.o $(INDEX_O) $(B)/src/report.o \
+  $(B)/src/dsn.o $(B)/src/maildir.o $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NOTMUCH_LIBS)
+
 # Links one call of each core library, so that a missing or broken library
 # shows up at build time with its name, not later in a helper.
 $(B)/bin/probe-libs: scripts/probe-libs.c
@@ -102,14 +110,15 @@ $(B)/bin/probe-libs: scripts/probe-libs.c
 	  $(SSL_LIBS) $(CARES_LIBS) $(DKIM_LIBS) $(CURSES_LIBS) $(ETPAN_LIBS) $(NOTMUCH_LIBS)
 	$@
 
-$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O)
+$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS) \
+	  $(NOTMUCH_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(DAEMON_LIB_O)
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(DAEMON_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(NET_O) $(CORE_O) $(LDFLAGS) \
-	  $(NET_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(INDEX_O) $(NET_O) $(CORE_O) \
+	  $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS)
 
 units: $(UNIT_BIN) $(TOOL_BIN)
 

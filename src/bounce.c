@@ -1,12 +1,48 @@
 /* bounce.c — the daemon's reports to the sender, from an envelope's state. */
 #include "bounce.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "ctl.h"
 #include "fsutil.h"
 #include "log.h"
 #include "report.h"
+
+/* Runs paloma-index on the report, detached (double fork: nothing to reap
+ * later, and the daemon's loop does not wait for the notmuch database). */
+static void
+index_later(const char *root, const char *path)
+{
+	char helper[4300];
+	pid_t pid;
+	int status;
+
+	pl_helper_path("paloma-index", helper, sizeof helper);
+	pid = fork();
+	if (pid < 0) {
+		pl_log("cannot start %s for %s: %s", helper, path, strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		if (fork() != 0)
+			_exit(0);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+		}
+		execl(helper, "paloma-index", root, path, "inbox", "unread", "bounce", (char *)NULL);
+		pl_log("cannot run %s: %s", helper, strerror(errno));
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+}
 
 int
 pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
@@ -42,11 +78,9 @@ pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
 	p.orig = orig ? orig : "";
 	p.orig_len = len;
 	p.date = pl_now();
-	rc = pl_dsn_deliver(&p, c->maildir, env->account, &path, e);
-	if (rc == 1) {
-		pl_log("%s: report %s delivered but not indexed: %s", env->id, path, e->msg);
-		rc = 0;
-	}
+	rc = pl_report_store(&p, c->maildir, env->account, &path, e);
+	if (rc == 0)
+		index_later(c->maildir, path);
 	free(path);
 	free(orig);
 	free(r);

@@ -1,5 +1,6 @@
 /* index.c — one short notmuch write session per delivered file. */
 #include "index.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,5 +183,24 @@ out:
 		rc = pl_errf(e, EX_IOERR, "cannot close %s: %s", db_path, why);
 	}
 	notmuch_database_destroy(db);
+	return rc;
+}
+
+int
+pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root, const char *account,
+    char **path_out, struct pl_err *e)
+{
+	char *path = NULL;
+	int rc;
+
+	if (path_out)
+		*path_out = NULL;
+	if (pl_report_store(p, maildir_root, account, &path, e) < 0)
+		return -1;
+	rc = pl_index_add(maildir_root, path, pl_report_tags, e) < 0 ? 1 : 0;
+	if (path_out)
+		*path_out = path;
+	else
+		free(path);
 	return rc;
 }

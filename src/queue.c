@@ -471,8 +471,12 @@ pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *
 	struct buf text = { 0 };
 	int fd;
 
-	if (pl_queue_retire(qdir, env->id, e) < 0)
-		return -1;
+	snprintf(dir, sizeof dir, "%s/entries/%s", qdir, env->id);
+	snprintf(dst, sizeof dst, "%s/done/%s", qdir, env->id);
+	pl_rmtree(dst);
+	if (rename(dir, dst) < 0)
+		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
+		    dir, strerror(errno));
 	/* The final states, for `queue show`: not synced, the rename above
 	 * is what makes the outcome durable (and delivery.log has it too). */
 	snprintf(dir, sizeof dir, "%s/done/%s", qdir, env->id);
@@ -488,6 +492,15 @@ pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *
 	}
 	buf_free(&text);
 	return 0;
+}
+
+int
+pl_queue_sync_entries(const char *qdir, struct pl_err *e)
+{
+	char p[4300];
+
+	snprintf(p, sizeof p, "%s/entries", qdir);
+	return pl_fsync_dir(p, e);
 }
 
 void

@@ -78,10 +78,13 @@ int pl_queue_save(const char *qdir, const struct pl_envelope *env, struct pl_err
 /* Retires an entry whose recipients are all final: one rename moves it to
  * queue/done/, where `paloma queue show` still finds it for a week. */
 int pl_queue_retire(const char *qdir, const char *id, struct pl_err *e);
-/* Retires an entry and writes its final envelope into queue/done/ without
- * a sync: the durable step is the rename (one directory fsync instead of
- * an envelope rewrite with three). */
+/* Retires an entry and writes its final envelope into queue/done/, none of
+ * it synced: the caller fsyncs queue/entries/ (pl_queue_sync_entries) once
+ * for every entry it retired in a round.  Until then a crash may bring the
+ * entry back, and its recipients are delivered again: at least once, never
+ * zero times. */
 int pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *e);
+int pl_queue_sync_entries(const char *qdir, struct pl_err *e);
 /* Deletes retired entries older than max_age seconds. */
 void pl_queue_prune_done(const char *qdir, int64_t max_age);
 /* Removes an entry: one rename makes it vanish, then its files are deleted. */

@@ -1,17 +1,16 @@
-/* report.c — build → Maildir → notmuch for delivery reports. */
+/* report.c — build → Maildir for delivery reports (indexing: index.c). */
 #include "report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
 #include "maildir.h"
 
 const char *const pl_report_tags[] = { "inbox", "unread", "bounce", NULL };
 
 int
-pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root, const char *account,
+pl_report_store(const struct pl_dsn_params *p, const char *maildir_root, const char *account,
     char **path_out, struct pl_err *e)
 {
 	struct pl_dsn_params q = *p;
@@ -39,10 +38,9 @@ pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root, const ch
 	buf_free(&msg);
 	if (rc < 0)
 		return -1;
-	rc = pl_index_add(maildir_root, path, pl_report_tags, e) < 0 ? 1 : 0;
 	if (path_out)
 		*path_out = path;
 	else
 		free(path);
-	return rc;
+	return 0;
 }

@@ -2,8 +2,10 @@
  *
  * pl_dsn_deliver is the I/O half of reports: dsn.c builds the message
  * (pure), maildir.c delivers it durably, index.c makes it visible in the
- * client with the tags inbox, unread and bounce.  The daemon calls it (via
- * bounce.c) for each entry with failed or long-delayed recipients. */
+ * client with the tags inbox, unread and bounce.  pl_dsn_deliver does all
+ * three (it lives in index.c, with the notmuch code); the daemon, which does
+ * not link notmuch, calls pl_report_store and leaves the indexing to the
+ * paloma-index helper (bounce.c), so a locked database never stalls it. */
 #ifndef PALOMA_REPORT_H
 #define PALOMA_REPORT_H
 
@@ -26,6 +28,12 @@ extern const char *const pl_report_tags[];
  *      the file later, without the bounce tag;
  *  -1  not delivered (null sender, bad account name, disk errors): e says why. */
 int pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root,
+    const char *account, char **path_out, struct pl_err *e);
+
+/* The first half of pl_dsn_deliver, without notmuch: builds the report and
+ * delivers it into the Maildir folder; 0 or -1.  The daemon, which does not
+ * link notmuch, then has paloma-index index the file (bounce.c). */
+int pl_report_store(const struct pl_dsn_params *p, const char *maildir_root,
     const char *account, char **path_out, struct pl_err *e);
 
 #endif

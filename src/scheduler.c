@@ -96,11 +96,13 @@ struct pl_sched {
 	int nconn;
 	int njobs;
 	int stopping;
+	int entries_unsynced;	/* entries retired since queue/entries/ was synced */
 	int64_t last_scan;
 	char delivery_log[4200];
 };
 
 static const struct pl_conn_ops conn_ops;
+static void sync_retired(struct pl_sched *s);
 static void dom_maybe_free(struct dom *d);
 static void dom_start(struct dom *d);
 static void dom_free(struct dom *d);
@@ -247,6 +249,7 @@ pl_sched_free(struct pl_sched *s)
 {
 	while (s->conns)
 		pl_conn_abort(s->conns->c);	/* closed() unlinks it */
+	sync_retired(s);
 	for (size_t i = 0; i < NBUCKETS; i++)
 		while (s->h[i])
 			drop_q(s, s->h[i]);
@@ -647,6 +650,7 @@ job_finish(struct pl_sched *s, struct sjob *j)
 		/* Nothing more will happen to it: retiring it is the durable
 		 * record, no envelope rewrite needed first. */
 		if (pl_queue_finish(pl_queue_dir(), &q->env, &e) == 0) {
+			s->entries_unsynced = 1;
 			pl_log("%s: done", q->env.id);
 			drop_q(s, q);
 			return;
@@ -1013,11 +1017,25 @@ start_entry(struct pl_sched *s, struct qent *q, int64_t now)
 	free(taken);
 }
 
+/* One directory fsync for every entry retired since the last round. */
+static void
+sync_retired(struct pl_sched *s)
+{
+	struct pl_err e;
+
+	if (!s->entries_unsynced)
+		return;
+	s->entries_unsynced = 0;
+	if (pl_queue_sync_entries(pl_queue_dir(), &e) < 0)
+		pl_log("%s", e.msg);
+}
+
 void
 pl_sched_run(struct pl_sched *s)
 {
 	int64_t now = pl_now();
 
+	sync_retired(s);
 	if (pl_mono_ms() - s->last_scan >= RESCAN_MS)
 		pl_sched_scan(s);
 	if (s->stopping)

@@ -7,7 +7,8 @@ B=$(basename "$PALOMA_BUILD")
 P="$T/prefix"
 make -s -C "$top" B="$B" PREFIX="$P" install install-sendmail >"$T/make.out" 2>&1
 expect_eq "make install install-sendmail succeeds" "$?" 0
-for f in bin/paloma libexec/paloma/paloma-daemon share/man/man1/paloma.1 \
+for f in bin/paloma libexec/paloma/paloma-daemon libexec/paloma/paloma-index \
+	share/man/man1/paloma.1 \
 	share/man/man1/paloma-daemon.1 share/man/man5/paloma.conf.5 \
 	share/paloma/paloma.conf.sample share/paloma/systemd/paloma.service \
 	share/bash-completion/completions/paloma; do
