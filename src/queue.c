@@ -467,28 +467,26 @@ pl_queue_retire(const char *qdir, const char *id, struct pl_err *e)
 int
 pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *e)
 {
-	char dir[4300], tmp[4400], dst[4400];
+	char src[4300], dst[4300], path[4400];
 	struct buf text = { 0 };
 	int fd;
 
-	snprintf(dir, sizeof dir, "%s/entries/%s", qdir, env->id);
+	snprintf(src, sizeof src, "%s/entries/%s", qdir, env->id);
 	snprintf(dst, sizeof dst, "%s/done/%s", qdir, env->id);
 	pl_rmtree(dst);
-	if (rename(dir, dst) < 0)
+	if (rename(src, dst) < 0)
 		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
-		    dir, strerror(errno));
-	/* The final states, for `queue show`: not synced, the rename above
-	 * is what makes the outcome durable (and delivery.log has it too). */
-	snprintf(dir, sizeof dir, "%s/done/%s", qdir, env->id);
-	snprintf(tmp, sizeof tmp, "%s/.envelope.final", dir);
-	snprintf(dst, sizeof dst, "%s/envelope", dir);
+		    src, strerror(errno));
+	/* The final states, for `queue show`, written over the old envelope in
+	 * place: no new file (creating one per message costs more than all
+	 * the rest), no sync.  A crash may leave it torn; the outcomes are in
+	 * delivery.log all the same, and `queue show` says it is damaged. */
+	snprintf(path, sizeof path, "%s/envelope", dst);
 	pl_envelope_format(env, &text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0) {
-		if (pl_write_all(fd, text.p, text.len) == 0 && close(fd) == 0)
-			rename(tmp, dst);
-		else
-			unlink(tmp);
+		pl_write_all(fd, text.p, text.len);
+		close(fd);
 	}
 	buf_free(&text);
 	return 0;

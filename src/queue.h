@@ -78,11 +78,12 @@ int pl_queue_save(const char *qdir, const struct pl_envelope *env, struct pl_err
 /* Retires an entry whose recipients are all final: one rename moves it to
  * queue/done/, where `paloma queue show` still finds it for a week. */
 int pl_queue_retire(const char *qdir, const char *id, struct pl_err *e);
-/* Retires an entry and writes its final envelope into queue/done/, none of
- * it synced: the caller fsyncs queue/entries/ (pl_queue_sync_entries) once
- * for every entry it retired in a round.  Until then a crash may bring the
- * entry back, and its recipients are delivered again: at least once, never
- * zero times. */
+/* Retires an entry by one rename, without a sync: the caller fsyncs
+ * queue/entries/ (pl_queue_sync_entries) once for every entry it retired in
+ * a round.  Until then a crash may bring the entry back, and its recipients
+ * are delivered again: at least once, never zero times.  The final states
+ * are then written over the envelope in queue/done/, in place and unsynced
+ * (informational: the outcomes are in delivery.log too). */
 int pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *e);
 int pl_queue_sync_entries(const char *qdir, struct pl_err *e);
 /* Deletes retired entries older than max_age seconds. */
