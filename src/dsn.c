@@ -72,15 +72,6 @@ add_clean(struct buf *b, const char *s, size_t n, int utf8)
 	}
 }
 
-static int
-has_8bit(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* Splits text into lines (CRLF, LF or CR breaks); a final empty line is
  * not one.  *out is to free. */
 struct line { const char *p; size_t n; };
@@ -301,7 +292,7 @@ add_final_recipient(struct buf *b, const char *addr)
 	size_t n = strlen(addr);
 	unsigned long cp;
 
-	if (!has_8bit(addr, n)) {
+	if (!pl_has_8bit(addr, n)) {
 		buf_adds(b, "Final-Recipient: rfc822; ");
 		add_clean(b, addr, n, 0);
 		buf_adds(b, "\r\n");
@@ -617,7 +608,7 @@ add_subject(struct buf *b, const char *prefix, const char *orig)
 		buf_adds(&s, ": ");
 		add_clean(&s, orig, strlen(orig), 1);
 	}
-	if (has_8bit(s.p, s.len)) {
+	if (pl_has_8bit(s.p, s.len)) {
 		buf_adds(b, "Subject: ");
 		pl_encode_display_name(b, s.p);
 		buf_adds(b, "\r\n");
@@ -716,7 +707,7 @@ pl_dsn_build(const struct pl_dsn_params *p, struct buf *out, struct pl_err *e)
 	buf_printf(out, "\r\n--%s\r\n", bnd.p);
 	buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: %s\r\nContent-Description: Notification\r\n\r\n",
-	    has_8bit(part1.p, part1.len) ? "8bit" : "7bit");
+	    pl_has_8bit(part1.p, part1.len) ? "8bit" : "7bit");
 	buf_add(out, part1.p, part1.len);
 
 	buf_printf(out, "\r\n--%s\r\n", bnd.p);
@@ -728,7 +719,7 @@ pl_dsn_build(const struct pl_dsn_params *p, struct buf *out, struct pl_err *e)
 		buf_printf(out, "\r\n--%s\r\n", bnd.p);
 		buf_printf(out, "Content-Type: text/rfc822-headers\r\n%s"
 		    "Content-Description: %s message header\r\n\r\n",
-		    has_8bit(part3.p, part3.len) ? "Content-Transfer-Encoding: 8bit\r\n" : "",
+		    pl_has_8bit(part3.p, part3.len) ? "Content-Transfer-Encoding: 8bit\r\n" : "",
 		    nfailed ? "Undelivered" : "Delayed");
 		buf_add(out, part3.p, part3.len);
 	}

@@ -55,15 +55,6 @@ is_field_name(const char *s, size_t n, size_t *namelen, size_t *colon)
 	return 1;
 }
 
-static int
-has_8bit(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 int
 pl_message_parse(const char *data, size_t len, struct pl_message *m, struct pl_err *e)
 {
@@ -114,10 +105,10 @@ pl_message_parse(const char *data, size_t len, struct pl_message *m, struct pl_e
 		buf_add(&body, "\r\n", 2);
 	}
 	for (size_t i = 0; i < m->nh; i++)
-		if (has_8bit(m->h[i].value, strlen(m->h[i].value)) ||
-		    has_8bit(m->h[i].name, strlen(m->h[i].name)))
+		if (pl_has_8bit(m->h[i].value, strlen(m->h[i].value)) ||
+		    pl_has_8bit(m->h[i].name, strlen(m->h[i].name)))
 			m->header_8bit = 1;
-	m->body_8bit = has_8bit(body.p ? body.p : "", body.len);
+	m->body_8bit = pl_has_8bit(body.p ? body.p : "", body.len);
 	m->bodylen = body.len;
 	m->body = buf_steal(&body);
 	return 0;
@@ -242,7 +233,7 @@ pl_encode_display_name(struct buf *out, const char *name)
 {
 	int special = 0;
 
-	if (has_8bit(name, strlen(name))) {
+	if (pl_has_8bit(name, strlen(name))) {
 		/* RFC 2047 B encoding, in words of at most 45 octets of UTF-8 that
 		 * never split a character. */
 		const unsigned char *s = (const unsigned char *)name;

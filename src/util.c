@@ -183,6 +183,15 @@ ascii_lower(char *s)
 	return s;
 }
 
+int
+pl_has_8bit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
 static int
 is_space(char c)
 {

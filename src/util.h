@@ -43,6 +43,8 @@ char *xstrndup(const char *s, size_t n);
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
 char *ascii_lower(char *s);
+/* 1 when one of the n bytes at s is >= 0x80 (8-bit, or UTF-8). */
+int pl_has_8bit(const char *s, size_t n);
 /* Trims ASCII white space at both ends, in place; returns s. */
 char *trim(char *s);
 

@@ -77,20 +77,8 @@ inbox_count() { ls "$INBOX" 2>/dev/null | wc -l | tr -d ' '; }
 # reports - "action | status | final-recipient | will-retry-until? | diagnostic"
 # for every recipient block of every report in the inbox
 reports() {
-	for _f in "$INBOX"/*; do
-		[ -f "$_f" ] || continue
-		/usr/bin/python3 - "$_f" <<'PY'
-import email, sys
-m = email.message_from_bytes(open(sys.argv[1], "rb").read())
-unfold = lambda v: "" if v is None else str(v).replace("\r", "").replace("\n", "")
-for p in m.walk():
-    if p.get_content_type() == "message/delivery-status":
-        for b in p.get_payload()[1:]:
-            print(unfold(b["Action"]), unfold(b["Status"]), unfold(b["Final-Recipient"]),
-                  "until=" + ("yes" if b["Will-Retry-Until"] else "no"),
-                  unfold(b["Diagnostic-Code"]), sep=" | ")
-PY
-	done
+	"$PY" "$TESTS_DIR/servers/dsnfields.py" Action Status Final-Recipient \
+		'until=Will-Retry-Until?' Diagnostic-Code -- "$INBOX"/*
 }
 
 # --- greylisting: deferred 4.7.1, retried after a minute, delivered

@@ -81,19 +81,8 @@ rcpt_field() {
 # reports - one line per delivery-status recipient block of every report in
 # the inbox: "file | final-recipient | action | status | diagnostic"
 reports() {
-	for _f in "$INBOX"/*; do
-		[ -f "$_f" ] || continue
-		/usr/bin/python3 - "$_f" <<'PY'
-import email, sys
-m = email.message_from_bytes(open(sys.argv[1], "rb").read())
-unfold = lambda v: "" if v is None else str(v).replace("\r", "").replace("\n", "")
-for p in m.walk():
-    if p.get_content_type() == "message/delivery-status":
-        for b in p.get_payload()[1:]:
-            print(sys.argv[1].rsplit("/", 1)[1][:12], *(unfold(b[k]) for k in
-                  ("Final-Recipient", "Action", "Status", "Diagnostic-Code")), sep=" | ")
-PY
-	done
+	"$PY" "$TESTS_DIR/servers/dsnfields.py" @file Final-Recipient Action Status \
+		Diagnostic-Code -- "$INBOX"/*
 }
 
 id_backup=$(send backup u@backup.test)
