@@ -224,6 +224,22 @@ on_io(void *arg, int fd, int revents)
 	step(c);
 }
 
+/* 1 when a line is longer than SMTP carries (RFC 5321 4.5.3.1.6: 998 octets
+ * and CRLF); such parts are sent quoted-printable, never cut. */
+static int
+has_long_line(const char *p, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' || p[i] == '\r')
+			run = 0;
+		else if (++run > 998)
+			return 1;
+	}
+	return 0;
+}
+
 /* Hands the current transaction's message to the machine. */
 static void
 send_body(struct pl_conn *c)
@@ -241,11 +257,12 @@ send_body(struct pl_conn *c)
 		pl_smtp_abort(c->smtp, why);
 		return;
 	}
-	if (pl_smtp_body_7bit(c->smtp)) {
+	if (pl_smtp_body_7bit(c->smtp) || has_long_line(msg, len)) {
 		struct buf out = { 0 };
 		int n = pl_smtp_to_7bit(msg, len, &out);
-		pl_log("%s: %s has no 8BITMIME: %d part%s converted to quoted-printable",
-		    w->job->id, c->remote, n, n == 1 ? "" : "s");
+		pl_log("%s: %s %s: %d part%s converted to quoted-printable", w->job->id,
+		    c->remote, pl_smtp_body_7bit(c->smtp) ? "has no 8BITMIME" :
+		    "gets lines longer than SMTP allows (998 octets)", n, n == 1 ? "" : "s");
 		pl_smtp_body(c->smtp, out.p, out.len);
 		buf_free(&out);
 	} else {

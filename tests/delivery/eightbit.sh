@@ -210,3 +210,22 @@ msg_body "$m" >"$T/got5"
 check "dots: received bytes equal the queued message" cmp -s "$T/got5" "$QUEUE/done/$id5/message"
 expect_eq "dots: the body arrived intact" "$(tail -n 7 "$T/got5" | tr -d '\r' | tr '\n' '|')" \
 	".|..|...three|. space|mid . dot|.|.|"
+
+# --- 6: a line longer than SMTP carries (998 octets) in a 7-bit message -----------
+long=$(head -c 1500 /dev/zero | tr '\0' 'w')
+printf 'From: Me <me@example.org>\nTo: g@eight.test\nSubject: long line\n\nshort\n%s\nend\n' "$long" >"$T/m6"
+id6=$(queue -t -i <"$T/m6")
+timeout 40 "$PALOMA" daemon --once >"$T/once6.out" 2>&1
+expect_eq "long line: delivered" "$(last_log g@eight.test | sed 's/.* result=\([a-z]*\).*/\1/')" delivered
+m=$(got eight g@eight.test)
+msg_body "$m" >"$T/got6"
+expect_eq "long line: no line over 998 octets reached the server" \
+	"$(tr -d '\r' <"$T/got6" | awk 'length > 998' | wc -l | tr -d ' ')" 0
+expect_match "long line: sent as quoted-printable" "$(cat "$T/got6")" '^Content-Transfer-Encoding: quoted-printable'
+got6=$($PY -c '
+import email, sys
+m = email.message_from_bytes(open(sys.argv[1], "rb").read())
+sys.stdout.write(m.get_payload(decode=True).decode().replace("\r", ""))' "$T/got6")
+expect_eq "long line: it decodes to the original text" "$got6" "$(printf 'short\n%s\nend' "$long")"
+expect_match "long line: daemon.log says why" "$(cat "$T/once6.out")" \
+	"$id6: mx.eight.test \\[127.0.0.2\\] gets lines longer than SMTP allows \\(998 octets\\): 1 part converted"
