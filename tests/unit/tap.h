@@ -7,13 +7,15 @@
 
 static int tap_n, tap_failed;
 
+/* cond is evaluated once: it may have side effects. */
 #define OK(cond, ...) do { \
+	int ok_ = (cond) ? 1 : 0; \
 	tap_n++; \
-	if (cond) { printf("ok %d - ", tap_n); } \
+	if (ok_) { printf("ok %d - ", tap_n); } \
 	else { tap_failed++; printf("not ok %d - ", tap_n); } \
 	printf(__VA_ARGS__); \
 	printf("\n"); \
-	if (!(cond)) printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+	if (!ok_) printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 } while (0)
 
 #define STREQ(got, want, ...) do { \
