@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -29,6 +30,7 @@ set_defaults(struct pl_config *c)
 
 	c->maildir = pl_expand_home("~/Mail");
 	c->editor = NULL;
+	c->sync_interval = 300;
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
@@ -80,6 +82,9 @@ struct ctx {
 	/* keys seen in the current section, to refuse a key given twice */
 	char seen[64][32];
 	int nseen;
+	/* the current account's keys that are checked together at its end */
+	int tls_line, tls_none, folders_line, pop3_delete_line, fetch_line;
+	const char *fetch_key;	/* first key that needs a server, for messages */
 };
 
 static int
@@ -152,13 +157,239 @@ general_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "editor"))
 		return set_str(&c->editor, v);
+	if (!strcmp(k, "sync_interval"))
+		return parse_dur(x, v, &c->sync_interval);
 	return bad(x, "%s", "unknown key in [general]");
+}
+
+/* "imaps://host[:port]", "imap://host[:port]" (or pop3s, pop3), an IPv6
+ * address in brackets, an optional final '/'; no user, no path. */
+static int
+parse_url(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_account *a = x->acct;
+	int pop = !strcmp(k, "pop3");
+	const char *scheme = pop ? "pop3" : "imap", *p = v, *h, *he;
+	char fmt[160];
+	int implicit = 0;
+	long port = 0;
+
+	snprintf(fmt, sizeof fmt, "'%%s' is not %ss://host[:port] or %s://host[:port]",
+	    scheme, scheme);
+	if (a->proto != PL_FETCH_NONE)
+		return bad(x, "%s", "an account reads mail from imap or from pop3, not both");
+	if (strchr(v, '@'))
+		return bad(x, "'%s': give the user name with user =, not in the URL", v);
+	if (!strncmp(p, scheme, 4) && p[4] == 's' && !strncmp(p + 5, "://", 3))
+		implicit = 1, p += 8;
+	else if (!strncmp(p, scheme, 4) && !strncmp(p + 4, "://", 3))
+		p += 7;
+	else
+		return bad(x, fmt, v);
+	if (*p == '[') {
+		h = ++p;
+		he = strchr(p, ']');
+		if (he == NULL || he == h || strspn(h, "0123456789abcdefABCDEF:.") != (size_t)(he - h))
+			return bad(x, fmt, v);
+		p = he + 1;
+	} else {
+		h = p;
+		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+		he = p;
+		if (he == h || *h == '.' || *h == '-')
+			return bad(x, fmt, v);
+	}
+	if (*p == ':') {
+		char *end;
+		errno = 0;
+		port = strtol(p + 1, &end, 10);
+		if (errno || end == p + 1 || p[1] < '0' || p[1] > '9' || port < 1 || port > 65535)
+			return bad(x, fmt, v);
+		p = end;
+	}
+	if (*p == '/')
+		p++;
+	if (*p != '\0')
+		return bad(x, fmt, v);
+	a->proto = pop ? PL_FETCH_POP3 : PL_FETCH_IMAP;
+	a->tls = implicit ? PL_FETCH_TLS : PL_FETCH_STARTTLS;
+	a->host = xstrndup(h, (size_t)(he - h));
+	a->port = port ? (int)port : pop ? (implicit ? 995 : 110) : (implicit ? 993 : 143);
+	return 0;
+}
+
+static void
+free_folders(struct pl_account *a)
+{
+	for (size_t i = 0; i < a->nfolders; i++)
+		free(a->folders[i]);
+	free(a->folders);
+	a->folders = NULL;
+	a->nfolders = 0;
+}
+
+/* Comma-separated folder names, or "*" alone for every folder. */
+static int
+parse_folders(struct ctx *x, const char *v)
+{
+	struct pl_account *a = x->acct;
+	const char *p = v;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		char *name = comma ? xstrndup(p, (size_t)(comma - p)) : xstrdup(p);
+		char *t = trim(name);
+
+		if (*t == '\0') {
+			free(name);
+			free_folders(a);
+			return bad(x, "'%s' has an empty folder name", v);
+		}
+		a->folders = xrealloc(a->folders, (a->nfolders + 1) * sizeof *a->folders);
+		a->folders[a->nfolders++] = xstrdup(t);
+		free(name);
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	for (size_t i = 0; i < a->nfolders; i++)
+		if (!strcmp(a->folders[i], "*") && a->nfolders > 1) {
+			free_folders(a);
+			return bad(x, "'%s': * means every folder and stands alone", v);
+		}
+	x->folders_line = x->line;
+	return 0;
+}
+
+static int
+parse_ca_file(struct ctx *x, const char *v)
+{
+	struct pl_account *a = x->acct;
+	char *path = pl_expand_home(v), fmt[256];
+	struct stat st;
+	FILE *f;
+
+	if (path[0] != '/') {
+		free(path);
+		return bad(x, "'%s' is not an absolute path (or ~/…)", v);
+	}
+	f = fopen(path, "r");
+	if (f == NULL || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(fmt, sizeof fmt, "cannot read '%%s': %s",
+		    f == NULL ? strerror(errno) : "not a regular file");
+		if (f)
+			fclose(f);
+		free(path);
+		return bad(x, fmt, v);
+	}
+	fclose(f);
+	free(a->ca_file);
+	a->ca_file = path;
+	return 0;
+}
+
+/* Keys that only mean something with imap = or pop3 =. */
+static const char *const fetch_keys[] = {
+	"user", "password_command", "oauth2_token_command", "folders", "ca_file", "tls",
+	"pop3_delete", "bounces_to_server",
+};
+
+static int
+account_fetch_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_account *a = x->acct;
+
+	for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++)
+		if (!strcmp(k, fetch_keys[i]) && x->fetch_key == NULL) {
+			x->fetch_key = fetch_keys[i];
+			x->fetch_line = x->line;
+		}
+	if (!strcmp(k, "imap") || !strcmp(k, "pop3"))
+		return parse_url(x, k, v);
+	if (!strcmp(k, "user")) {
+		if (*v == '\0')
+			return bad(x, "%s", "empty user name");
+		return set_str(&a->user, v);
+	}
+	if (!strcmp(k, "password_command") || !strcmp(k, "oauth2_token_command")) {
+		if (a->password_command || a->oauth2_token_command)
+			return bad(x, "%s", "give password_command or oauth2_token_command, not both");
+		if (*v == '\0')
+			return bad(x, "%s", "empty command");
+		return set_str(k[0] == 'p' ? &a->password_command : &a->oauth2_token_command, v);
+	}
+	if (!strcmp(k, "folders"))
+		return parse_folders(x, v);
+	if (!strcmp(k, "ca_file"))
+		return parse_ca_file(x, v);
+	if (!strcmp(k, "tls")) {
+		if (!strcmp(v, "none"))
+			x->tls_none = 1;
+		else if (strcmp(v, "required"))
+			return bad(x, "'%s' is not required or none", v);
+		x->tls_line = x->line;
+		return 0;
+	}
+	if (!strcmp(k, "pop3_delete")) {
+		x->pop3_delete_line = x->line;
+		return parse_bool(x, v, &a->pop3_delete);
+	}
+	if (!strcmp(k, "bounces_to_server"))
+		return parse_bool(x, v, &a->bounces_to_server);
+	return 1;
+}
+
+/* At the end of an [account] section: the keys that go together. */
+static int
+end_account(struct ctx *x)
+{
+	struct pl_account *a = x->acct;
+	int rc = 0;
+
+	if (a == NULL)
+		return 0;
+	if (a->proto == PL_FETCH_NONE && x->fetch_key) {
+		x->line = x->fetch_line;
+		x->key = x->fetch_key;
+		rc = bad(x, "%s", "needs imap = or pop3 = in the same account");
+	} else if (a->proto != PL_FETCH_NONE && a->user == NULL) {
+		x->line = a->line;
+		x->key = "user";
+		rc = bad(x, "account '%s' reads mail from a server but has no user", a->name);
+	} else if (x->tls_none && a->tls != PL_FETCH_STARTTLS) {
+		x->line = x->tls_line;
+		x->key = "tls";
+		rc = bad(x, "%s", "none is only for imap:// or pop3:// (imaps:// and pop3s:// are TLS)");
+	} else if (a->proto == PL_FETCH_POP3 && a->nfolders > 0) {
+		x->line = x->folders_line;
+		x->key = "folders";
+		rc = bad(x, "%s", "POP3 reads only the inbox; folders is for imap");
+	} else if (a->proto == PL_FETCH_IMAP && x->pop3_delete_line) {
+		x->line = x->pop3_delete_line;
+		x->key = "pop3_delete";
+		rc = bad(x, "%s", "is for pop3 accounts; imap keeps messages on the server");
+	}
+	if (rc < 0)
+		return rc;
+	if (x->tls_none)
+		a->tls = PL_FETCH_CLEAR;
+	if (a->proto == PL_FETCH_IMAP && a->nfolders == 0) {
+		a->folders = xmalloc(sizeof *a->folders);
+		a->folders[0] = xstrdup("INBOX");
+		a->nfolders = 1;
+	}
+	x->tls_line = x->tls_none = x->folders_line = 0;
+	x->pop3_delete_line = x->fetch_line = 0;
+	x->fetch_key = NULL;
+	x->acct = NULL;
+	return 0;
 }
 
 static int
 account_key(struct ctx *x, const char *k, const char *v)
 {
 	struct pl_account *a = x->acct;
+	int rc;
 
 	if (!strcmp(k, "address")) {
 		struct pl_err e;
@@ -174,6 +405,8 @@ account_key(struct ctx *x, const char *k, const char *v)
 		return set_str(&a->display_name, v);
 	if (!strcmp(k, "default"))
 		return parse_bool(x, v, &a->is_default);
+	if ((rc = account_fetch_key(x, k, v)) <= 0)
+		return rc;
 	return bad(x, "%s", "unknown key in [account]");
 }
 
@@ -274,8 +507,10 @@ section_header(struct ctx *x, char *s)
 		return bad(x, "'%s' is not a [section] header", s);
 	*end = '\0';
 	name = trim(s + 1);
+	if (end_account(x) < 0)
+		return -1;
+	x->key = "section";
 	x->nseen = 0;
-	x->acct = NULL;
 	if (!strcmp(name, "general")) {
 		x->sec = S_GENERAL;
 	} else if (!strcmp(name, "delivery")) {
@@ -344,6 +579,8 @@ finish(struct ctx *x)
 	struct pl_config *c = x->c;
 	int ndefault = 0;
 
+	if (end_account(x) < 0)
+		return -1;
 	for (size_t i = 0; i < c->naccounts; i++) {
 		struct pl_account *a = &c->accounts[i];
 		if (a->address == NULL) {
@@ -444,6 +681,12 @@ pl_config_free(struct pl_config *c)
 		free(c->accounts[i].name);
 		free(c->accounts[i].address);
 		free(c->accounts[i].display_name);
+		free(c->accounts[i].host);
+		free(c->accounts[i].user);
+		free(c->accounts[i].password_command);
+		free(c->accounts[i].oauth2_token_command);
+		free(c->accounts[i].ca_file);
+		free_folders(&c->accounts[i]);
 	}
 	free(c->accounts);
 	free(c->path);
@@ -491,6 +734,45 @@ print_dur(struct buf *out, const char *key, long v)
 	buf_printf(out, "%s = %s\n", key, d);
 }
 
+/* A value that starts and ends with '"' would lose them when read back:
+ * another pair of quotes keeps them. */
+static void
+print_val(struct buf *out, const char *key, const char *v)
+{
+	size_t n = strlen(v);
+	int q = n >= 2 && v[0] == '"' && v[n - 1] == '"';
+
+	buf_printf(out, "%s = %s%s%s\n", key, q ? "\"" : "", v, q ? "\"" : "");
+}
+
+static void
+print_fetch(struct buf *out, const struct pl_account *a)
+{
+	int v6 = strchr(a->host, ':') != NULL;
+
+	buf_printf(out, "%s = %s%s://%s%s%s:%d\n", a->proto == PL_FETCH_POP3 ? "pop3" : "imap",
+	    a->proto == PL_FETCH_POP3 ? "pop3" : "imap", a->tls == PL_FETCH_TLS ? "s" : "",
+	    v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+	if (a->tls == PL_FETCH_CLEAR)
+		buf_adds(out, "tls = none\n");
+	print_val(out, "user", a->user);
+	if (a->password_command)
+		print_val(out, "password_command", a->password_command);
+	if (a->oauth2_token_command)
+		print_val(out, "oauth2_token_command", a->oauth2_token_command);
+	if (a->nfolders) {
+		buf_adds(out, "folders =");
+		for (size_t i = 0; i < a->nfolders; i++)
+			buf_printf(out, "%s %s", i ? "," : "", a->folders[i]);
+		buf_addc(out, '\n');
+	}
+	if (a->ca_file)
+		buf_printf(out, "ca_file = %s\n", a->ca_file);
+	if (a->proto == PL_FETCH_POP3)
+		buf_printf(out, "pop3_delete = %s\n", a->pop3_delete ? "yes" : "no");
+	buf_printf(out, "bounces_to_server = %s\n", a->bounces_to_server ? "yes" : "no");
+}
+
 void
 pl_config_print(const struct pl_config *c, struct buf *out)
 {
@@ -504,12 +786,15 @@ pl_config_print(const struct pl_config *c, struct buf *out)
 	if (!c->editor)
 		buf_adds(out, "# editor: not set, $VISUAL, $EDITOR or vi is used\n");
 	buf_printf(out, "editor = %s\n", ed);
+	print_dur(out, "sync_interval", c->sync_interval);
 	for (size_t i = 0; i < c->naccounts; i++) {
 		const struct pl_account *a = &c->accounts[i];
 		buf_printf(out, "\n[account %s]\naddress = %s\n", a->name, a->address);
 		if (a->display_name)
 			buf_printf(out, "name = %s\n", a->display_name);
 		buf_printf(out, "default = %s\n", a->is_default ? "yes" : "no");
+		if (a->proto != PL_FETCH_NONE)
+			print_fetch(out, a);
 	}
 	buf_printf(out, "\n[delivery]\nhelo_name = %s\n", c->helo_name);
 	if (c->dns_servers)

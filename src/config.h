@@ -6,12 +6,33 @@
 
 #include "util.h"
 
+/* Where an account's mail is read from (imap = / pop3 = URL). */
+enum pl_fetch_proto { PL_FETCH_NONE, PL_FETCH_IMAP, PL_FETCH_POP3 };
+/* imaps://, pop3s://: TLS from the first byte; imap://, pop3://: STARTTLS
+ * (STLS) required; PL_FETCH_CLEAR only with `tls = none` and imap://, pop3://. */
+enum pl_fetch_tls { PL_FETCH_TLS, PL_FETCH_STARTTLS, PL_FETCH_CLEAR };
+
 struct pl_account {
 	char *name;		/* from [account NAME] */
 	char *address;		/* addr-spec: me@example.org */
 	char *display_name;	/* "name" key, may be NULL */
 	int is_default;
 	int line;		/* line of the section header, for messages */
+
+	/* Reading mail in; proto is PL_FETCH_NONE when the account has no server,
+	 * and then every field below is unset. */
+	enum pl_fetch_proto proto;
+	enum pl_fetch_tls tls;
+	char *host;		/* name or IP address (IPv6 without brackets) */
+	int port;		/* 993, 143, 995, 110 unless the URL gives one */
+	char *user;		/* required with a server */
+	char *password_command;	/* at most one of these two; see secret.h */
+	char *oauth2_token_command;
+	char **folders;		/* IMAP folders to read; default { "INBOX" }; { "*" }: all */
+	size_t nfolders;
+	char *ca_file;		/* absolute path of extra trusted CAs, or NULL */
+	int pop3_delete;	/* POP3: delete messages from the server once stored */
+	int bounces_to_server;
 };
 
 enum pl_tls_policy { PL_TLS_OPPORTUNISTIC, PL_TLS_REQUIRED };
@@ -23,6 +44,7 @@ struct pl_config {
 	/* [general] */
 	char *maildir;		/* expanded, absolute */
 	char *editor;
+	long sync_interval;	/* seconds between two syncs by the daemon */
 
 	/* [account NAME] */
 	struct pl_account *accounts;

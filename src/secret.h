@@ -1,0 +1,37 @@
+/* secret.h — runs the account's password_command or oauth2_token_command and
+ * hands back what it prints, without a shell and without logging it. */
+#ifndef PALOMA_SECRET_H
+#define PALOMA_SECRET_H
+
+#include "util.h"
+
+/* The most a secret command may print. */
+#define PL_SECRET_MAX (64 * 1024)
+
+/* Splits cmd into words the way a shell would, but with nothing else of a
+ * shell: no variables, no globbing, no ~, no pipes, no ';' or redirections
+ * (those are plain characters).  Rules:
+ *   - blanks (space, tab, newline) separate words;
+ *   - '…' keeps everything up to the next ' as is;
+ *   - "…" keeps everything up to the next unescaped ", where \" and \\ stand
+ *     for " and \ and any other backslash is kept;
+ *   - outside quotes, a backslash makes the next character plain;
+ *   - quoted parts join the word around them: a'b c'd is one word, "" an
+ *     empty one.
+ * An open quote, a final lone backslash or no word at all is an error
+ * (EX_CONFIG).  *argv is NULL-terminated; free it with pl_free_words. */
+int pl_split_words(const char *cmd, char ***argv, struct pl_err *e);
+void pl_free_words(char **argv);
+
+/* Runs cmd (split as above, found through PATH) with stdin from /dev/null,
+ * its stderr passed through and its stdout captured; *out (the caller
+ * frees it, after clearing it) gets the output without one trailing newline.
+ * Errors name the program and why (exit status, signal, timeout, not found,
+ * more than PL_SECRET_MAX bytes, a NUL byte, nothing printed), never the
+ * output.  The program is killed after timeout_ms milliseconds. */
+int pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
+    struct pl_err *e);
+/* The same with a 30 second timeout. */
+int pl_run_secret_command(const char *cmd, char **out, struct pl_err *e);
+
+#endif
