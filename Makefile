@@ -45,21 +45,24 @@ NOTMUCH_CFLAGS  := $(call pc,--cflags,notmuch)
 NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
 
 # Delivery side (c-ares, OpenSSL): linked into the daemon and its tests.
-NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS)
+NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS) $(ETPAN_CFLAGS)
 NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config addr message queue ctl log
+CORE = util fsutil paths config secret addr message queue ctl log
 # The front end: the scripts' hot path.
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn maildir report
+NET = smtp dns dsn maildir report tls
 # notmuch: only paloma-index and the tests link it, never the daemon.
 INDEX = index
 INDEX_O = $(INDEX:%=$(B)/src/%.o)
+# Reading mail in (libetpan over our TLS): not linked into the daemon.
+SYNC = netstream
+SYNC_O = $(SYNC:%=$(B)/src/%.o)
 
 CORE_O  = $(CORE:%=$(B)/src/%.o)
 FRONT_O = $(FRONT:%=$(B)/src/%.o)
@@ -75,7 +78,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 # Helper programs the front end runs from $(LIBEXECDIR).
 HELPERS = paloma-daemon paloma-index
 # The queue daemon's own objects (besides CORE and NET).
-DAEMON = daemon scheduler conn tls event bounce
+DAEMON = daemon scheduler conn event bounce
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
 # The same without main(), for unit tests.
 DAEMON_LIB_O = $(filter-out $(B)/src/daemon.o,$(DAEMON_O))
@@ -110,15 +113,16 @@ $(B)/bin/probe-libs: scripts/probe-libs.c
 	  $(SSL_LIBS) $(CARES_LIBS) $(DKIM_LIBS) $(CURSES_LIBS) $(ETPAN_LIBS) $(NOTMUCH_LIBS)
 	$@
 
-$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O)
+$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS) \
-	  $(NOTMUCH_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(SYNC_O) $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) \
+	  $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(DAEMON_LIB_O)
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_O) \
+    $(DAEMON_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(INDEX_O) $(NET_O) $(CORE_O) \
-	  $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(SYNC_O) $(INDEX_O) $(NET_O) \
+	  $(CORE_O) $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
 
 units: $(UNIT_BIN) $(TOOL_BIN)
 

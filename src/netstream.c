@@ -1,0 +1,472 @@
+/* netstream.c — TCP connect and libetpan mailstreams over src/tls.c.
+ *
+ * One mailstream_low driver serves both kinds of stream: a plain one (tls is
+ * NULL) and a TLS one.  libetpan's contract for a driver, as its own socket
+ * driver keeps it:
+ *   read   bytes read, 0 at end of stream, -1 on error (timeouts included);
+ *   write  bytes written (at least 1: libetpan loops while 0 comes back),
+ *          -1 on error;
+ *   close  closes the connection, the low stream itself stays allocated;
+ *   free   frees the driver's data AND the mailstream_low itself (it is
+ *          called after close by mailstream_close, and alone when the low
+ *          stream is swapped for STARTTLS, where the socket must stay open);
+ *   get_cancel must not be NULL: mailstream_low_get_cancel calls it blindly
+ *          and IDLE (mailstream_low_wait_idle) needs a real cancel object.
+ * certificate_chain and the idle hooks may be NULL (libetpan checks them and
+ * falls back to poll on get_fd).  mailstream_cancel_new and friends are
+ * exported by libetpan but their header is not installed: declared here. */
+#include "netstream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libetpan/mailstream_low.h>
+
+#include "tls.h"
+
+struct mailstream_cancel;
+struct mailstream_cancel *mailstream_cancel_new(void);
+void mailstream_cancel_free(struct mailstream_cancel *cancel);
+int mailstream_cancel_get_fd(struct mailstream_cancel *cancel);
+int mailstream_cancel_cancelled(struct mailstream_cancel *cancel);
+void mailstream_cancel_notify(struct mailstream_cancel *cancel);
+void mailstream_cancel_ack(struct mailstream_cancel *cancel);
+
+struct sdata {
+	int fd;
+	void *ctx;			/* TLS context, or NULL */
+	struct pl_tls *tls;		/* NULL: plain */
+	struct mailstream_cancel *cancel;
+	char err[512];
+};
+
+/* ---- connecting ---- */
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+pl_net_connect(const char *host, int port, int timeout_ms, struct pl_err *e)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char service[16], why[256] = "no address";
+	int r;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(service, sizeof service, "%d", port);
+	r = getaddrinfo(host, service, &hints, &res);
+	if (r != 0)
+		return pl_errf(e, EX_TEMPFAIL, "%s: cannot resolve: %s", host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			snprintf(why, sizeof why, "socket: %s", strerror(errno));
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			freeaddrinfo(res);
+			return fd;
+		}
+		if (errno == EINPROGRESS) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int err = 0;
+			socklen_t len = sizeof err;
+
+			do
+				r = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
+			while (r < 0 && errno == EINTR);
+			if (r == 0) {
+				snprintf(why, sizeof why, "no connection within %d ms", timeout_ms);
+			} else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+				snprintf(why, sizeof why, "%s", strerror(errno));
+			} else if (err) {
+				snprintf(why, sizeof why, "%s", strerror(err));
+			} else {
+				freeaddrinfo(res);
+				return fd;
+			}
+		} else {
+			snprintf(why, sizeof why, "%s", strerror(errno));
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return pl_errf(e, EX_TEMPFAIL, "%s port %d: cannot connect: %s", host, port, why);
+}
+
+/* ---- the driver ---- */
+
+static int
+timeout_ms(mailstream_low *low)
+{
+	return (int)(low && low->timeout ? low->timeout : PL_STREAM_TIMEOUT) * 1000;
+}
+
+/* Waits for events on the socket: 0, or -1 on timeout, cancel or error. */
+static int
+wait_fd(struct sdata *d, int events, int ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = d->fd, .events = (short)events },
+		{ .fd = mailstream_cancel_get_fd(d->cancel), .events = POLLIN },
+	};
+	int r;
+
+	do
+		r = poll(p, p[1].fd >= 0 ? 2 : 1, ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		snprintf(d->err, sizeof d->err, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (r == 0) {
+		snprintf(d->err, sizeof d->err, "timed out after %d s waiting for the server",
+		    ms / 1000);
+		return -1;
+	}
+	if (p[1].revents & POLLIN) {
+		mailstream_cancel_ack(d->cancel);
+		snprintf(d->err, sizeof d->err, "cancelled");
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t
+s_read(mailstream_low *low, void *buf, size_t n)
+{
+	struct sdata *d = low->data;
+	struct pl_err e = { 0 };
+
+	if (d->fd < 0 || mailstream_cancel_cancelled(d->cancel))
+		return -1;
+	for (;;) {
+		ssize_t r;
+		int ev = POLLIN;
+
+		if (d->tls) {
+			r = pl_tls_read(d->tls, buf, n, &ev, &e);
+			if (r >= 0)
+				return r;
+			if (r == -2) {
+				snprintf(d->err, sizeof d->err, "%s", e.msg);
+				return -1;
+			}
+		} else {
+			r = recv(d->fd, buf, n, 0);
+			if (r >= 0)
+				return r;
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				snprintf(d->err, sizeof d->err, "%s", strerror(errno));
+				return -1;
+			}
+		}
+		if (wait_fd(d, ev, timeout_ms(low)) < 0)
+			return -1;
+	}
+}
+
+static ssize_t
+s_write(mailstream_low *low, const void *buf, size_t n)
+{
+	struct sdata *d = low->data;
+	struct pl_err e = { 0 };
+
+	if (d->fd < 0 || mailstream_cancel_cancelled(d->cancel))
+		return -1;
+	for (;;) {
+		ssize_t r;
+		int ev = POLLOUT;
+
+		if (d->tls) {
+			r = pl_tls_write(d->tls, buf, n, &ev, &e);
+			if (r > 0)
+				return r;
+			if (r == -2 || r == 0) {
+				snprintf(d->err, sizeof d->err, "%s", r ? e.msg : "connection closed");
+				return -1;
+			}
+		} else {
+			r = send(d->fd, buf, n, MSG_NOSIGNAL);
+			if (r > 0)
+				return r;
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+				snprintf(d->err, sizeof d->err, "%s",
+				    r ? strerror(errno) : "connection closed");
+				return -1;
+			}
+		}
+		if (wait_fd(d, ev, timeout_ms(low)) < 0)
+			return -1;
+	}
+}
+
+static int
+s_close(mailstream_low *low)
+{
+	struct sdata *d = low->data;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	return 0;
+}
+
+static int
+s_get_fd(mailstream_low *low)
+{
+	return ((struct sdata *)low->data)->fd;
+}
+
+static void
+sdata_free(struct sdata *d)
+{
+	if (d == NULL)
+		return;
+	pl_tls_free(d->tls);
+	if (d->ctx)
+		pl_tls_ctx_free(d->ctx);
+	if (d->cancel)
+		mailstream_cancel_free(d->cancel);
+	free(d);
+}
+
+/* Frees without closing the socket (see the top of the file). */
+static void
+s_free(mailstream_low *low)
+{
+	sdata_free(low->data);
+	low->data = NULL;
+	free(low);
+}
+
+static void
+s_cancel(mailstream_low *low)
+{
+	mailstream_cancel_notify(((struct sdata *)low->data)->cancel);
+}
+
+static struct mailstream_cancel *
+s_get_cancel(mailstream_low *low)
+{
+	return ((struct sdata *)low->data)->cancel;
+}
+
+static mailstream_low_driver driver = {
+	.mailstream_read = s_read,
+	.mailstream_write = s_write,
+	.mailstream_close = s_close,
+	.mailstream_get_fd = s_get_fd,
+	.mailstream_free = s_free,
+	.mailstream_cancel = s_cancel,
+	.mailstream_get_cancel = s_get_cancel,
+	.mailstream_get_certificate_chain = NULL,
+	.mailstream_setup_idle = NULL,
+	.mailstream_unsetup_idle = NULL,
+	.mailstream_interrupt_idle = NULL,
+};
+
+static struct sdata *
+sdata_new(int fd)
+{
+	struct sdata *d = xcalloc(1, sizeof *d);
+
+	d->fd = fd;
+	d->cancel = mailstream_cancel_new();
+	if (d->cancel == NULL) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static mailstream *
+stream_new(struct sdata *d)
+{
+	mailstream_low *low = mailstream_low_new(d, &driver);
+	mailstream *s;
+
+	if (low == NULL)
+		return NULL;
+	s = mailstream_new(low, 8192);
+	if (s == NULL) {
+		free(low);
+		return NULL;
+	}
+	return s;
+}
+
+static struct sdata *
+data_of(mailstream *s)
+{
+	mailstream_low *low = s ? mailstream_get_low(s) : NULL;
+
+	return low && low->driver == &driver ? low->data : NULL;
+}
+
+/* ---- TLS ---- */
+
+/* A verified TLS session on fd.  The context verifies nothing during the
+ * handshake (PL_TLS_MX) but records the result, which is checked right after
+ * it, before anything is sent: OpenSSL keeps no peer certificate of a
+ * handshake it aborted for verification, and the refusal must show the
+ * certificate's fingerprint.  ca_file and the host name check (SNI and
+ * SSL_set1_host in pl_tls_new) apply all the same. */
+static struct sdata *
+tls_open(int fd, const char *host, const char *ca_file, int ms, struct pl_err *e)
+{
+	struct sdata *d;
+	char why[256], fp[128];
+	struct pl_err te = { 0 };
+
+	if (set_nonblock(fd) < 0) {
+		pl_errf(e, EX_TEMPFAIL, "%s: %s", host, strerror(errno));
+		return NULL;
+	}
+	d = sdata_new(fd);
+	if (d == NULL) {
+		pl_errf(e, EX_OSERR, "%s: out of memory", host);
+		return NULL;
+	}
+	d->ctx = pl_tls_ctx_new(PL_TLS_MX, ca_file, &te);
+	if (d->ctx == NULL) {
+		pl_errf(e, EX_CONFIG, "%s: %s%s%s", host, te.msg, ca_file ? " " : "",
+		    ca_file ? ca_file : "");
+		goto fail;
+	}
+	d->tls = pl_tls_new(d->ctx, fd, host, &te);
+	if (d->tls == NULL) {
+		pl_errf(e, EX_TEMPFAIL, "%s: %s", host, te.msg);
+		goto fail;
+	}
+	for (;;) {
+		int ev = POLLIN;
+		int r = pl_tls_handshake(d->tls, &ev, &te);
+
+		if (r == 1)
+			break;
+		if (r < 0) {
+			pl_errf(e, EX_TEMPFAIL, "%s: %s", host, te.msg);
+			goto fail;
+		}
+		if (wait_fd(d, ev, ms) < 0) {
+			pl_errf(e, EX_TEMPFAIL, "%s: TLS handshake: %s", host, d->err);
+			goto fail;
+		}
+	}
+	if (!pl_tls_verified(d->tls, why, sizeof why)) {
+		pl_tls_fingerprint(d->tls, fp, sizeof fp);
+		if (*fp)
+			pl_errf(e, EX_TEMPFAIL, "%s: certificate not trusted: %s (SHA-256 %s); "
+			    "add it with ca_file or fix the server", host, why, fp);
+		else
+			pl_errf(e, EX_TEMPFAIL, "%s: certificate not trusted: %s", host, why);
+		goto fail;
+	}
+	return d;
+fail:
+	sdata_free(d);
+	return NULL;
+}
+
+mailstream *
+pl_stream_plain(int fd)
+{
+	struct sdata *d;
+	mailstream *s;
+
+	if (set_nonblock(fd) < 0 || (d = sdata_new(fd)) == NULL)
+		return NULL;
+	s = stream_new(d);
+	if (s == NULL)
+		sdata_free(d);
+	return s;
+}
+
+mailstream *
+pl_stream_tls(int fd, const char *host, const char *ca_file, struct pl_err *e)
+{
+	struct sdata *d = tls_open(fd, host, ca_file, PL_STREAM_TIMEOUT * 1000, e);
+	mailstream *s;
+
+	if (d == NULL) {
+		close(fd);
+		return NULL;
+	}
+	s = stream_new(d);
+	if (s == NULL) {
+		sdata_free(d);
+		close(fd);
+		pl_errf(e, EX_OSERR, "%s: out of memory", host);
+	}
+	return s;
+}
+
+int
+pl_stream_starttls(mailstream *s, int fd, const char *host, const char *ca_file,
+    struct pl_err *e)
+{
+	struct sdata *old = data_of(s), *d;
+	mailstream_low *low, *nlow;
+
+	if (old == NULL || old->tls != NULL || old->fd != fd)
+		return pl_errf(e, EX_SOFTWARE, "%s: STARTTLS on a stream that is not plain "
+		    "or not on this socket", host);
+	if (s->read_buffer_len > 0)
+		return pl_errf(e, EX_PROTOCOL, "%s: the server sent data after accepting "
+		    "STARTTLS; refusing to go on (possible injection)", host);
+	low = mailstream_get_low(s);
+	d = tls_open(fd, host, ca_file, timeout_ms(low), e);
+	if (d == NULL)
+		return -1;
+	nlow = mailstream_low_new(d, &driver);
+	if (nlow == NULL) {
+		sdata_free(d);
+		return pl_errf(e, EX_OSERR, "%s: out of memory", host);
+	}
+	mailstream_low_set_timeout(nlow, mailstream_low_get_timeout(low));
+	mailstream_low_free(low);	/* keeps the socket open */
+	mailstream_set_low(s, nlow);
+	return 0;
+}
+
+const char *
+pl_stream_error(mailstream *s)
+{
+	struct sdata *d = data_of(s);
+
+	return d ? d->err : "";
+}
+
+void
+pl_stream_describe(mailstream *s, char *out, size_t len)
+{
+	struct sdata *d = data_of(s);
+
+	if (d && d->tls)
+		pl_tls_describe(d->tls, out, len);
+	else if (len)
+		out[0] = '\0';
+}

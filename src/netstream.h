@@ -1,0 +1,64 @@
+/* netstream.h — TCP connections and libetpan streams over paloma's own TLS.
+ *
+ * libetpan (IMAP, POP3) reads and writes through a `mailstream`; Debian's
+ * libetpan does its TLS with GnuTLS and does not verify servers.  These
+ * streams put libetpan on top of src/tls.c instead (OpenSSL, one policy for
+ * all of paloma): chain and host name are verified before a byte of the
+ * protocol, let alone a password, goes over the connection.
+ *
+ * Sockets stay non-blocking; the stream driver waits with poll() on the
+ * socket and on the stream's cancel pipe (mailstream_cancel), so that a
+ * silent server ends the call after the stream's timeout instead of hanging:
+ * libetpan's own per-stream timeout (mailstream_low_set_timeout, seconds)
+ * when set, else PL_STREAM_TIMEOUT.  A timed-out call fails like a broken
+ * connection (MAILIMAP_ERROR_STREAM, MAILPOP3_ERROR_STREAM).
+ *
+ * TLS writes may raise SIGPIPE when the server has gone: programs using
+ * these streams ignore SIGPIPE.  Never call mailimap_compress on them. */
+#ifndef PALOMA_NETSTREAM_H
+#define PALOMA_NETSTREAM_H
+
+#include <libetpan/mailstream.h>
+
+#include "util.h"
+
+/* Seconds a read, write or TLS handshake may wait for the server. */
+#define PL_STREAM_TIMEOUT 60
+
+/* A connected TCP socket (non-blocking, close-on-exec) to host:port, trying
+ * each address getaddrinfo gives in turn, each within timeout_ms; -1 with e
+ * naming the host and the last failure. */
+int pl_net_connect(const char *host, int port, int timeout_ms, struct pl_err *e);
+
+/* A stream over a connected socket, without TLS.  The stream owns fd from
+ * here on (mailstream_close closes it). NULL only when out of memory. */
+mailstream *pl_stream_plain(int fd);
+
+/* A stream over TLS on a connected socket (implicit TLS: IMAPS, POP3S): the
+ * handshake is done and the certificate verified against ca_file (NULL: the
+ * system's CAs) and host before it returns.  On failure: NULL, fd is
+ * closed, and e says which host and what was wrong, with the certificate's
+ * SHA-256 fingerprint when one was shown, e.g.
+ *   "imap.example.test: certificate not trusted: self-signed certificate
+ *    (SHA-256 AB:CD:…); add it with ca_file or fix the server" */
+mailstream *pl_stream_tls(int fd, const char *host, const char *ca_file, struct pl_err *e);
+
+/* Upgrades a plain stream to TLS after the server accepted STARTTLS (IMAP,
+ * mailimap_starttls) or STLS (POP3, mailpop3_stls): verified handshake as
+ * above on fd (the stream's socket), then the stream reads and writes
+ * through TLS.  0, or -1 with e (the stream is left as it was: close it).
+ * Refuses when the server sent anything after its reply to STARTTLS (those
+ * bytes would be taken as if protected by TLS: a known injection). */
+int pl_stream_starttls(mailstream *s, int fd, const char *host, const char *ca_file,
+    struct pl_err *e);
+
+/* The last low-level failure of a stream ("timed out after 60 s waiting
+ * for the server", "connection reset by peer", "TLS read failed: …"), or ""
+ * when none or not one of these streams; for messages after libetpan says
+ * only "stream error". */
+const char *pl_stream_error(mailstream *s);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" for a plain stream. */
+void pl_stream_describe(mailstream *s, char *out, size_t len);
+
+#endif
