@@ -449,34 +449,44 @@ pl_queue_load_any(const char *qdir, const char *id, struct pl_envelope *env, int
 	return pl_errf(e, EX_NOINPUT, "no queue entry %s", id);
 }
 
+/* One rename of entries/<id> to done/<id> (replacing a leftover there);
+ * the new path goes to dst when given. */
+static int
+move_to_done(const char *qdir, const char *id, char *dst, size_t len, struct pl_err *e)
+{
+	char src[4300], to[4300];
+
+	snprintf(src, sizeof src, "%s/entries/%s", qdir, id);
+	snprintf(to, sizeof to, "%s/done/%s", qdir, id);
+	pl_rmtree(to);
+	if (rename(src, to) < 0)
+		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
+		    src, strerror(errno));
+	if (dst)
+		snprintf(dst, len, "%s", to);
+	return 0;
+}
+
 int
 pl_queue_retire(const char *qdir, const char *id, struct pl_err *e)
 {
-	char src[4300], dst[4300];
+	char dir[4300];
 
-	snprintf(src, sizeof src, "%s/entries/%s", qdir, id);
-	snprintf(dst, sizeof dst, "%s/done/%s", qdir, id);
-	pl_rmtree(dst);
-	if (rename(src, dst) < 0)
-		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
-		    src, strerror(errno));
-	snprintf(src, sizeof src, "%s/entries", qdir);
-	return pl_fsync_dir(src, e);
+	if (move_to_done(qdir, id, NULL, 0, e) < 0)
+		return -1;
+	snprintf(dir, sizeof dir, "%s/entries", qdir);
+	return pl_fsync_dir(dir, e);
 }
 
 int
 pl_queue_finish(const char *qdir, const struct pl_envelope *env, struct pl_err *e)
 {
-	char src[4300], dst[4300], path[4400];
+	char dst[4300], path[4400];
 	struct buf text = { 0 };
 	int fd;
 
-	snprintf(src, sizeof src, "%s/entries/%s", qdir, env->id);
-	snprintf(dst, sizeof dst, "%s/done/%s", qdir, env->id);
-	pl_rmtree(dst);
-	if (rename(src, dst) < 0)
-		return pl_errf(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot retire %s: %s",
-		    src, strerror(errno));
+	if (move_to_done(qdir, env->id, dst, sizeof dst, e) < 0)
+		return -1;
 	/* The final states, for `queue show`, written over the old envelope in
 	 * place: no new file (creating one per message costs more than all
 	 * the rest), no sync.  A crash may leave it torn; the outcomes are in
