@@ -83,7 +83,7 @@ struct ctx {
 	char seen[64][32];
 	int nseen;
 	/* the current account's keys that are checked together at its end */
-	int tls_line, tls_none, folders_line, pop3_delete_line, fetch_line;
+	int tls_line, tls_none, folders_line, pop3_delete_line, fetch_line, sent_folder_line;
 	const char *fetch_key;	/* first key that needs a server, for messages */
 };
 
@@ -288,10 +288,49 @@ parse_ca_file(struct ctx *x, const char *v)
 	return 0;
 }
 
+static void
+free_tags(struct pl_account *a)
+{
+	for (size_t i = 0; i < a->nnew_tags; i++)
+		free(a->new_tags[i]);
+	free(a->new_tags);
+	a->new_tags = NULL;
+	a->nnew_tags = 0;
+}
+
+/* Tags separated by blanks or commas: no control characters, and not
+ * starting with + or - (notmuch tag would read those as operations). */
+static int
+parse_tags(struct ctx *x, const char *v)
+{
+	struct pl_account *a = x->acct;
+	char *copy = xstrdup(v), *save = NULL;
+
+	free_tags(a);
+	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		for (const char *p = t; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				free(copy);
+				free_tags(a);
+				return bad(x, "%s", "a tag has a control character");
+			}
+		if (*t == '+' || *t == '-') {
+			free_tags(a);
+			bad(x, "tag '%s' starts with + or -", t);
+			free(copy);
+			return -1;
+		}
+		a->new_tags = xrealloc(a->new_tags, (a->nnew_tags + 1) * sizeof *a->new_tags);
+		a->new_tags[a->nnew_tags++] = xstrdup(t);
+	}
+	free(copy);
+	return 0;
+}
+
 /* Keys that only mean something with imap = or pop3 =. */
 static const char *const fetch_keys[] = {
 	"user", "password_command", "oauth2_token_command", "folders", "ca_file", "tls",
-	"pop3_delete", "bounces_to_server",
+	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags",
 };
 
 static int
@@ -336,6 +375,14 @@ account_fetch_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "bounces_to_server"))
 		return parse_bool(x, v, &a->bounces_to_server);
+	if (!strcmp(k, "sent_folder")) {
+		if (*v == '\0')
+			return bad(x, "%s", "empty folder name");
+		x->sent_folder_line = x->line;
+		return set_str(&a->sent_folder, v);
+	}
+	if (!strcmp(k, "new_tags"))
+		return parse_tags(x, v);
 	return 1;
 }
 
@@ -368,6 +415,10 @@ end_account(struct ctx *x)
 		x->line = x->pop3_delete_line;
 		x->key = "pop3_delete";
 		rc = bad(x, "%s", "is for pop3 accounts; imap keeps messages on the server");
+	} else if (a->proto == PL_FETCH_POP3 && x->sent_folder_line) {
+		x->line = x->sent_folder_line;
+		x->key = "sent_folder";
+		rc = bad(x, "%s", "is for imap accounts; POP3 has no folders");
 	}
 	if (rc < 0)
 		return rc;
@@ -379,7 +430,7 @@ end_account(struct ctx *x)
 		a->nfolders = 1;
 	}
 	x->tls_line = x->tls_none = x->folders_line = 0;
-	x->pop3_delete_line = x->fetch_line = 0;
+	x->pop3_delete_line = x->fetch_line = x->sent_folder_line = 0;
 	x->fetch_key = NULL;
 	x->acct = NULL;
 	return 0;
@@ -687,6 +738,8 @@ pl_config_free(struct pl_config *c)
 		free(c->accounts[i].oauth2_token_command);
 		free(c->accounts[i].ca_file);
 		free_folders(&c->accounts[i]);
+		free_tags(&c->accounts[i]);
+		free(c->accounts[i].sent_folder);
 	}
 	free(c->accounts);
 	free(c->path);
@@ -771,6 +824,14 @@ print_fetch(struct buf *out, const struct pl_account *a)
 	if (a->proto == PL_FETCH_POP3)
 		buf_printf(out, "pop3_delete = %s\n", a->pop3_delete ? "yes" : "no");
 	buf_printf(out, "bounces_to_server = %s\n", a->bounces_to_server ? "yes" : "no");
+	if (a->sent_folder)
+		buf_printf(out, "sent_folder = %s\n", a->sent_folder);
+	if (a->nnew_tags) {
+		buf_adds(out, "new_tags =");
+		for (size_t i = 0; i < a->nnew_tags; i++)
+			buf_printf(out, " %s", a->new_tags[i]);
+		buf_addc(out, '\n');
+	}
 }
 
 void

@@ -32,7 +32,11 @@ struct pl_account {
 	size_t nfolders;
 	char *ca_file;		/* absolute path of extra trusted CAs, or NULL */
 	int pop3_delete;	/* POP3: delete messages from the server once stored */
-	int bounces_to_server;
+	int bounces_to_server;	/* APPEND paloma's reports in INBOX to the server */
+	char *sent_folder;	/* IMAP folder for copies of sent mail; NULL: the
+				 * server's \Sent special-use folder, else "Sent" */
+	char **new_tags;	/* tags for new mail besides inbox and unread */
+	size_t nnew_tags;
 };
 
 enum pl_tls_policy { PL_TLS_OPPORTUNISTIC, PL_TLS_REQUIRED };

@@ -132,7 +132,9 @@ main(void)
 	    "password_command = pass show \"mail/x test\"\n"
 	    "folders = INBOX, Sent Items ,Archive/2024\n"
 	    "ca_file = %s\n"
-	    "bounces_to_server = yes\n", ca);
+	    "bounces_to_server = yes\n"
+	    "sent_folder = Sent Messages\n"
+	    "new_tags = work, lists  x\n", ca);
 	rc = account(text);
 	a = &c.accounts[0];
 	OK(rc == 0, "imap:// with every key (%s)", err.msg);
@@ -146,7 +148,11 @@ main(void)
 	    "folders: comma separated, blanks trimmed, inner blanks kept");
 	STREQ(a->ca_file, ca, "ca_file");
 	OK(a->bounces_to_server == 1, "bounces_to_server = yes");
+	STREQ(a->sent_folder, "Sent Messages", "sent_folder");
+	OK(a->nnew_tags == 3 && !strcmp(a->new_tags[0], "work") && !strcmp(a->new_tags[1], "lists")
+	    && !strcmp(a->new_tags[2], "x"), "new_tags: blanks and commas separate");
 	printed("folders = INBOX, Sent Items, Archive/2024\n", "folders");
+	printed("new_tags = work lists x\n", "new_tags printed");
 	round_trip("imap:// with every key");
 
 	rc = account("imap = imaps://[::1]:9993\nuser = u\nfolders = *\n"
@@ -251,6 +257,12 @@ main(void)
 	    "t.conf:4: user: needs imap = or pop3 = in the same account");
 	refused("bounces_to_server = yes\n",
 	    "t.conf:3: bounces_to_server: needs imap = or pop3 = in the same account");
+	refused("pop3 = pop3s://h\nuser = u\nsent_folder = Sent\n",
+	    "t.conf:5: sent_folder: is for imap accounts; POP3 has no folders");
+	refused("imap = imaps://h\nuser = u\nnew_tags = ok -bad\n",
+	    "t.conf:5: new_tags: tag '-bad' starts with + or -");
+	refused("imap = imaps://h\nuser = u\nnew_tags = a\x01b\n",
+	    "t.conf:5: new_tags: a tag has a control character");
 	refused("imap = imaps://h\nuser = u\nimap = imaps://g\n", "t.conf:5: imap: set twice in the same section");
 	rc = parse("[account a]\naddress = a@x.test\nuser = u\n[account b]\naddress = b@x.test\n");
 	OK(rc == -1 && !strcmp(err.msg, "t.conf:3: user: needs imap = or pop3 = in the same account"),
