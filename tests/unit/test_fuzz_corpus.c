@@ -35,6 +35,10 @@
 #define LLVMFuzzerTestOneInput fuzz_smtp_reply_entry
 #include "../fuzz/fuzz_smtp_reply.c"
 #undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_syncstate_entry
+#include "../fuzz/fuzz_syncstate.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *, size_t);
 
@@ -47,6 +51,7 @@ static const struct {
 	{ "fuzz_config", fuzz_config_entry },
 	{ "fuzz_envelope", fuzz_envelope_entry },
 	{ "fuzz_smtp_reply", fuzz_smtp_reply_entry },
+	{ "fuzz_syncstate", fuzz_syncstate_entry },
 };
 
 static int
