@@ -1,4 +1,5 @@
-/* index.c — one short notmuch write session per delivered file. */
+/* index.c — short notmuch write sessions: opening with lock back-off, and
+ * one session per delivered file. */
 #include "index.h"
 #include "report.h"
 
@@ -29,9 +30,8 @@ sleep_ms(long ms)
 		;
 }
 
-/* The library's message without its trailing newline, or its status text. */
-static void
-detail(char *out, size_t len, notmuch_status_t st, char *msg)
+void
+pl_index_detail(char *out, size_t len, notmuch_status_t st, char *msg)
 {
 	size_t n;
 
@@ -77,9 +77,8 @@ lock_held(const char *db_path)
 	return held;
 }
 
-/* Opens (or creates) the database for writing, waiting out another writer. */
-static int
-open_db(const char *db_path, notmuch_database_t **db, struct pl_err *e)
+int
+pl_index_open(const char *db_path, notmuch_database_t **db, struct pl_err *e)
 {
 	long waited = 0, step = 50;
 	char why[512];
@@ -112,7 +111,7 @@ open_db(const char *db_path, notmuch_database_t **db, struct pl_err *e)
 			return 0;
 		}
 		if (st != NOTMUCH_STATUS_XAPIAN_EXCEPTION || waited >= lock_wait_ms) {
-			detail(why, sizeof why, st, msg);
+			pl_index_detail(why, sizeof why, st, msg);
 			return pl_errf(e, st == NOTMUCH_STATUS_XAPIAN_EXCEPTION ? EX_TEMPFAIL : EX_IOERR,
 			    "cannot open the notmuch database in %s for writing: %s%s", db_path, why,
 			    st == NOTMUCH_STATUS_XAPIAN_EXCEPTION ? " (is another program writing to it?)"
@@ -139,7 +138,7 @@ pl_index_add(const char *db_path, const char *file, const char *const *tags,
 	char why[512];
 	int rc = 0;
 
-	if (open_db(db_path, &db, e) < 0)
+	if (pl_index_open(db_path, &db, e) < 0)
 		return -1;
 	st = notmuch_database_begin_atomic(db);
 	if (st == NOTMUCH_STATUS_SUCCESS) {
@@ -149,7 +148,7 @@ pl_index_add(const char *db_path, const char *file, const char *const *tags,
 	}
 	if (st != NOTMUCH_STATUS_SUCCESS) {
 		const char *s = notmuch_database_status_string(db);
-		detail(why, sizeof why, st, s ? xstrdup(s) : NULL);
+		pl_index_detail(why, sizeof why, st, s ? xstrdup(s) : NULL);
 		rc = pl_errf(e, st == NOTMUCH_STATUS_FILE_NOT_EMAIL ? EX_DATAERR : EX_IOERR,
 		    "cannot index %s in %s: %s", file, db_path, why);
 		goto out;
@@ -163,7 +162,7 @@ pl_index_add(const char *db_path, const char *file, const char *const *tags,
 	if (st == NOTMUCH_STATUS_SUCCESS)
 		st = notmuch_message_thaw(m);
 	if (st != NOTMUCH_STATUS_SUCCESS) {
-		detail(why, sizeof why, st, NULL);
+		pl_index_detail(why, sizeof why, st, NULL);
 		rc = pl_errf(e, EX_IOERR, "cannot tag %s in %s: %s", file, db_path, why);
 	}
 out:
@@ -172,14 +171,14 @@ out:
 	if (rc == 0) {
 		st = notmuch_database_end_atomic(db);
 		if (st != NOTMUCH_STATUS_SUCCESS) {
-			detail(why, sizeof why, st, NULL);
+			pl_index_detail(why, sizeof why, st, NULL);
 			rc = pl_errf(e, EX_IOERR, "cannot commit to %s: %s", db_path, why);
 		}
 	}
 	/* Closing commits; on an error above the atomic section is abandoned. */
 	st = notmuch_database_close(db);
 	if (rc == 0 && st != NOTMUCH_STATUS_SUCCESS) {
-		detail(why, sizeof why, st, NULL);
+		pl_index_detail(why, sizeof why, st, NULL);
 		rc = pl_errf(e, EX_IOERR, "cannot close %s: %s", db_path, why);
 	}
 	notmuch_database_destroy(db);

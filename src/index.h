@@ -17,7 +17,19 @@
 #ifndef PALOMA_INDEX_H
 #define PALOMA_INDEX_H
 
+#include <notmuch.h>
+
 #include "util.h"
+
+/* Opens the database in db_path (the maildir root) for writing, creating
+ * it when missing, after waiting out another writer as described above.
+ * The caller closes it soon (notmuch_database_close commits) and destroys
+ * it.  Errors: EX_TEMPFAIL when it stayed locked, EX_IOERR otherwise. */
+int pl_index_open(const char *db_path, notmuch_database_t **db, struct pl_err *e);
+
+/* One line for a notmuch failure: msg (a message the library allocated,
+ * freed here; may be NULL) without its line ends, or st's text. */
+void pl_index_detail(char *out, size_t len, notmuch_status_t st, char *msg);
 
 /* Indexes file (an absolute path below db_path) and, in one freeze/thaw,
  * adds tags (a NULL-terminated list, may be NULL) and syncs the maildir
