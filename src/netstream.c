@@ -150,6 +150,16 @@ wait_fd(struct sdata *d, int events, int ms)
 	return 0;
 }
 
+/* The end of the connection is an error to libetpan: its multi-line
+ * readers (POP3 LIST, UIDL, RETR) take a read of 0 for an empty line and
+ * would wait for the final dot for ever. */
+static ssize_t
+closed(struct sdata *d)
+{
+	snprintf(d->err, sizeof d->err, "connection closed by the server");
+	return -1;
+}
+
 static ssize_t
 s_read(mailstream_low *low, void *buf, size_t n)
 {
@@ -164,6 +174,8 @@ s_read(mailstream_low *low, void *buf, size_t n)
 
 		if (d->tls) {
 			r = pl_tls_read(d->tls, buf, n, &ev, &e);
+			if (r == 0 && n > 0)
+				return closed(d);
 			if (r >= 0)
 				return r;
 			if (r == -2) {
@@ -172,6 +184,8 @@ s_read(mailstream_low *low, void *buf, size_t n)
 			}
 		} else {
 			r = recv(d->fd, buf, n, 0);
+			if (r == 0 && n > 0)
+				return closed(d);
 			if (r >= 0)
 				return r;
 			if (errno == EINTR)
