@@ -51,18 +51,21 @@ NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config secret addr message queue ctl log
+CORE = util fsutil paths config secret addr message queue ctl log maildir
 # The front end: the scripts' hot path.
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn maildir report tls
+NET = smtp dns dsn report tls
 # notmuch: only paloma-index and the tests link it, never the daemon.
 INDEX = index
 INDEX_O = $(INDEX:%=$(B)/src/%.o)
-# Reading mail in (libetpan over our TLS): not linked into the daemon.
-SYNC = netstream
+# Reading mail in (libetpan over our TLS, notmuch through the indexer
+# thread): only paloma-sync and the tests link it, never the daemon.  An
+# archive, so that a test pulls in only the modules it calls.
+SYNC = netstream syncstate mailfile foldername sync_ix sync_imap imap_session imap_folder imap_resync sync_pop3
 SYNC_O = $(SYNC:%=$(B)/src/%.o)
+SYNC_A = $(B)/libpaloma-sync.a
 
 CORE_O  = $(CORE:%=$(B)/src/%.o)
 FRONT_O = $(FRONT:%=$(B)/src/%.o)
@@ -76,9 +79,9 @@ TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon paloma-index
+HELPERS = paloma-daemon paloma-index paloma-sync
 # The queue daemon's own objects (besides CORE and NET).
-DAEMON = daemon scheduler conn event bounce
+DAEMON = daemon scheduler conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
 # The same without main(), for unit tests.
 DAEMON_LIB_O = $(filter-out $(B)/src/daemon.o,$(DAEMON_O))
@@ -100,9 +103,18 @@ $(B)/libexec/paloma/paloma-daemon: $(DAEMON_O) $(NET_O) $(CORE_O)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 
 $(B)/libexec/paloma/paloma-index: $(B)/src/index_main.o $(INDEX_O) $(B)/src/report.o \
-  $(B)/src/dsn.o $(B)/src/maildir.o $(CORE_O)
+  $(B)/src/dsn.o $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NOTMUCH_LIBS)
+
+$(SYNC_A): $(SYNC_O)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libexec/paloma/paloma-sync: $(B)/src/sync_main.o $(SYNC_A) $(INDEX_O) $(NET_O) $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -pthread -o $@ $(B)/src/sync_main.o $(SYNC_A) $(INDEX_O) $(NET_O) \
+	  $(CORE_O) $(NOTMUCH_LIBS) $(ETPAN_LIBS) $(NET_LIBS)
 
 # Links one call of each core library, so that a missing or broken library
 # shows up at build time with its name, not later in a helper.
@@ -113,16 +125,16 @@ $(B)/bin/probe-libs: scripts/probe-libs.c
 	  $(SSL_LIBS) $(CARES_LIBS) $(DKIM_LIBS) $(CURSES_LIBS) $(ETPAN_LIBS) $(NOTMUCH_LIBS)
 	$@
 
-$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_O)
+$(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(SYNC_O) $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) \
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(SYNC_A) $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) \
 	  $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_O) \
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_A) \
     $(DAEMON_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(SYNC_O) $(INDEX_O) $(NET_O) \
-	  $(CORE_O) $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
+	$(CC) $(ALL_CFLAGS) -pthread -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(SYNC_A) $(INDEX_O) \
+	  $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
 
 units: $(UNIT_BIN) $(TOOL_BIN)
 
@@ -147,6 +159,8 @@ bench-enqueue: all
 	bench/enqueue
 bench-deliver: all
 	bench/deliver
+bench-sync: all
+	bench/sync
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -169,7 +183,7 @@ install-sendmail: install
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all units deps check check-quick demo bench-enqueue install install-sendmail clean
+.PHONY: all units deps check check-quick demo bench-enqueue bench-deliver bench-sync install install-sendmail clean
 
 # Fuzzing (clang's libFuzzer with ASan and UBSan): one target per parser of
 # untrusted input, tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/TARGET/.
@@ -186,7 +200,8 @@ FUZZ_CFLAGS   = $(BASE) $(filter-out -Werror -Wno-format-truncation,$(WARN)) -g 
                 -fno-omit-frame-pointer $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o)
+FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o) \
+                $(addprefix build-fuzz/src/,syncstate.o mailfile.o foldername.o)
 
 fuzz: $(FUZZ_BIN)
 

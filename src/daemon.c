@@ -28,12 +28,14 @@
 #include "paths.h"
 #include "queue.h"
 #include "scheduler.h"
+#include "syncer.h"
 
 #define STOP_GRACE_MS 10000
 
 struct daemon {
 	struct pl_loop *loop;
 	struct pl_sched *sched;
+	struct pl_syncer *syncer;	/* NULL with --once */
 	struct pl_config cfg;
 	const char *config_path;
 	int once;
@@ -108,6 +110,8 @@ reload(struct daemon *d)
 	pl_config_free(&d->cfg);
 	d->cfg = c;
 	pl_sched_set_config(d->sched, &d->cfg);
+	if (d->syncer)
+		pl_syncer_set_config(d->syncer, &d->cfg);
 	pl_log("settings reloaded from %s", d->cfg.path);
 }
 
@@ -121,6 +125,9 @@ on_signal(void *arg, int fd, int revents)
 	while (read(fd, &si, sizeof si) == sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
 			reload(d);
+		} else if (si.ssi_signo == SIGCHLD) {
+			if (d->syncer)
+				pl_syncer_reap(d->syncer);
 		} else if (!d->stopping) {
 			pl_log("stopping on signal %d: no new deliveries; %d in flight",
 			    (int)si.ssi_signo, pl_sched_busy(d->sched));
@@ -186,7 +193,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { .listen_fd = -1, .sig_fd = -1 };
-	char path[4200];
+	char path[4200], log_path[4200];
 	struct pl_err e;
 	sigset_t mask;
 	int foreground = 0, lockfd = -1, ready_fd = -1, r, rc;
@@ -243,8 +250,8 @@ main(int argc, char **argv)
 			/* the pid is a courtesy for the message above */
 		}
 	}
-	snprintf(path, sizeof path, "%s/daemon.log", pl_state_dir());
-	if (pl_log_open(path, foreground || d.once, &e) < 0) {
+	snprintf(log_path, sizeof log_path, "%s/daemon.log", pl_state_dir());
+	if (pl_log_open(log_path, foreground || d.once, &e) < 0) {
 		fprintf(stderr, "paloma: %s\n", e.msg);
 		rc = e.code;
 		goto out;
@@ -254,6 +261,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d.loop = pl_loop_new();
@@ -272,6 +280,8 @@ main(int argc, char **argv)
 	}
 	pl_log("started (pid %d, queue %s%s)", (int)getpid(), pl_queue_dir(),
 	    d.once ? ", once" : "");
+	if (!d.once)
+		d.syncer = pl_syncer_new(d.loop, &d.cfg, d.config_path, log_path);
 	if (ready_fd >= 0) {
 		int devnull = open("/dev/null", O_RDWR);
 		if (write(ready_fd, "r", 1) != 1) {
@@ -306,6 +316,7 @@ main(int argc, char **argv)
 		pl_log("abandoning %d transactions in flight: their recipients stay queued",
 		    pl_sched_busy(d.sched));
 	pl_sched_free(d.sched);
+	pl_syncer_free(d.syncer);
 	unlink(pl_ctl_path());
 	pl_log("stopped");
 	rc = 0;

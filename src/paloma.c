@@ -5,6 +5,7 @@
  *   paloma [-c FILE] config check validate and print the settings
  *   paloma [-c FILE] log …        the delivery log
  *   paloma [-c FILE] daemon …     runs libexec/paloma/paloma-daemon
+ *   paloma [-c FILE] sync …       runs libexec/paloma/paloma-sync
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ usage(FILE *f)
 	    "  send [-t] [-f ADDR] [-F NAME] [-i] [-v] [RCPT…]   queue a message from stdin\n"
 	    "  queue [list | show ID | remove ID | flush]        the outgoing queue\n"
 	    "  daemon [--foreground] [--once]                    deliver the queue\n"
+	    "  sync [-q] [ACCOUNT…]                              read mail in (IMAP, POP3)\n"
 	    "  log [--since DURATION] [WORD…]                    the delivery log\n"
 	    "  config check                                      validate and print settings\n"
 	    "  version                                           print the version\n"
@@ -109,6 +111,8 @@ main(int argc, char **argv)
 		return cli_log(&o, argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "daemon"))
 		return cli_exec_helper(&o, "paloma-daemon", argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "sync"))
+		return cli_exec_helper(&o, "paloma-sync", argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "version")) {
 		puts("paloma " PALOMA_VERSION);
 		return 0;

@@ -3,6 +3,7 @@
  * deadline.  The output is a secret: it goes to the caller and nowhere else,
  * and the buffers that held it are cleared before they are freed. */
 #include "secret.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,4 +228,21 @@ int
 pl_run_secret_command(const char *cmd, char **out, struct pl_err *e)
 {
 	return pl_run_secret_command_timeout(cmd, 30000, out, e);
+}
+
+int
+pl_account_secret(const struct pl_account *a, char **secret, int *is_oauth, struct pl_err *e)
+{
+	struct pl_err why;
+	const char *cmd = a->oauth2_token_command ? a->oauth2_token_command : a->password_command;
+
+	*secret = NULL;
+	*is_oauth = a->oauth2_token_command != NULL;
+	if (!cmd)
+		return pl_errf(e, EX_CONFIG, "account %s has no password_command or "
+		    "oauth2_token_command", a->name);
+	if (pl_run_secret_command(cmd, secret, &why) < 0)
+		return pl_errf(e, why.code, "account %s: %s failed: %s", a->name,
+		    *is_oauth ? "oauth2_token_command" : "password_command", why.msg);
+	return 0;
 }

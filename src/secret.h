@@ -34,4 +34,11 @@ int pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
 /* The same with a 30 second timeout. */
 int pl_run_secret_command(const char *cmd, char **out, struct pl_err *e);
 
+struct pl_account;
+/* The account's password (password_command) or XOAUTH2 token
+ * (oauth2_token_command; *is_oauth set to 1): *secret to clear and free.
+ * EX_CONFIG when the account has neither command. */
+int pl_account_secret(const struct pl_account *a, char **secret, int *is_oauth,
+    struct pl_err *e);
+
 #endif
