@@ -11,7 +11,9 @@
 #include "cli.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "maildir.h"
 #include "message.h"
+#include "paths.h"
 #include "queue.h"
 
 struct send_opts {
@@ -337,6 +339,53 @@ out:
 	return rc;
 }
 
+/* The local folder for copies of the account's sent mail: the one the
+ * last sync found on the server (paloma-sync records it), else "Sent". */
+static char *
+sent_folder(const struct pl_config *c, const struct pl_account *a)
+{
+	char path[4200], *rel = NULL;
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/sync/%s/sent-folder", pl_state_dir(), a->name);
+	if (pl_read_file(path, 4096, &rel, &len) == 0) {
+		rel[strcspn(rel, "\n")] = '\0';
+		if (*rel == '\0' || *rel == '/' || *rel == '.' || strstr(rel, "/.")) {
+			free(rel);
+			rel = NULL;
+		}
+	}
+	if (rel == NULL)
+		rel = xstrdup("Sent");
+	snprintf(path, sizeof path, "%s/%s/%s", c->maildir, a->name, rel);
+	free(rel);
+	return xstrdup(path);
+}
+
+/* Keeps a copy of a queued message (CRLF) in the account's sent folder,
+ * marked seen; the next sync uploads it.  The message is queued already:
+ * a failure here is a warning, not an error. */
+static void
+save_sent(const struct pl_config *c, const struct pl_account *a, const struct buf *text)
+{
+	struct buf lf = { 0 };
+	struct pl_err e;
+	char *folder;
+
+	if (a == NULL || a->proto != PL_FETCH_IMAP || !a->save_sent)
+		return;
+	buf_grow(&lf, text->len);
+	for (size_t i = 0; i < text->len; i++)
+		if (!(text->p[i] == '\r' && i + 1 < text->len && text->p[i + 1] == '\n'))
+			buf_addc(&lf, text->p[i]);
+	folder = sent_folder(c, a);
+	if (pl_maildir_deliver(folder, lf.p, lf.len, "S", NULL, &e) < 0)
+		fprintf(stderr, "paloma: queued, but no copy was kept for the sent folder: %s\n",
+		    e.msg);
+	free(folder);
+	buf_free(&lf);
+}
+
 int
 cli_send(const struct pl_opts *o, int argc, char **argv)
 {
@@ -374,6 +423,8 @@ cli_send(const struct pl_opts *o, int argc, char **argv)
 				fprintf(stderr, " <%s>", p.env.rcpt[i].addr);
 			fputc('\n', stderr);
 		}
+		if (rc == 0 && p.env.account)
+			save_sent(&c, pl_config_find_account(&c, p.env.account), &p.text);
 		buf_free(&p.text);
 		pl_envelope_free(&p.env);
 		if (rc == 0)

@@ -84,6 +84,7 @@ struct ctx {
 	int nseen;
 	/* the current account's keys that are checked together at its end */
 	int tls_line, tls_none, folders_line, pop3_delete_line, fetch_line, sent_folder_line;
+	const char *sent_key;	/* the key that set sent_folder_line */
 	const char *fetch_key;	/* first key that needs a server, for messages */
 };
 
@@ -330,7 +331,7 @@ parse_tags(struct ctx *x, const char *v)
 /* Keys that only mean something with imap = or pop3 =. */
 static const char *const fetch_keys[] = {
 	"user", "password_command", "oauth2_token_command", "folders", "ca_file", "tls",
-	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags",
+	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags", "save_sent",
 };
 
 static int
@@ -375,10 +376,16 @@ account_fetch_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "bounces_to_server"))
 		return parse_bool(x, v, &a->bounces_to_server);
+	if (!strcmp(k, "save_sent")) {
+		x->sent_folder_line = x->line;
+		x->sent_key = "save_sent";
+		return parse_bool(x, v, &a->save_sent);
+	}
 	if (!strcmp(k, "sent_folder")) {
 		if (*v == '\0')
 			return bad(x, "%s", "empty folder name");
 		x->sent_folder_line = x->line;
+		x->sent_key = "sent_folder";
 		return set_str(&a->sent_folder, v);
 	}
 	if (!strcmp(k, "new_tags"))
@@ -417,8 +424,8 @@ end_account(struct ctx *x)
 		rc = bad(x, "%s", "is for pop3 accounts; imap keeps messages on the server");
 	} else if (a->proto == PL_FETCH_POP3 && x->sent_folder_line) {
 		x->line = x->sent_folder_line;
-		x->key = "sent_folder";
-		rc = bad(x, "%s", "is for imap accounts; POP3 has no folders");
+		x->key = x->sent_key;
+		rc = bad(x, "%s", "is for imap accounts: POP3 has no sent folder");
 	}
 	if (rc < 0)
 		return rc;
@@ -581,6 +588,7 @@ section_header(struct ctx *x, char *s)
 		memset(x->acct, 0, sizeof *x->acct);
 		x->acct->name = xstrdup(an);
 		x->acct->line = x->line;
+		x->acct->save_sent = 1;
 		x->sec = S_ACCOUNT;
 	} else {
 		return bad(x, "unknown section [%s] (known: general, account NAME, delivery)", name);
@@ -824,6 +832,8 @@ print_fetch(struct buf *out, const struct pl_account *a)
 	if (a->proto == PL_FETCH_POP3)
 		buf_printf(out, "pop3_delete = %s\n", a->pop3_delete ? "yes" : "no");
 	buf_printf(out, "bounces_to_server = %s\n", a->bounces_to_server ? "yes" : "no");
+	if (a->proto == PL_FETCH_IMAP)
+		buf_printf(out, "save_sent = %s\n", a->save_sent ? "yes" : "no");
 	if (a->sent_folder)
 		buf_printf(out, "sent_folder = %s\n", a->sent_folder);
 	if (a->nnew_tags) {

@@ -33,6 +33,7 @@ struct pl_account {
 	char *ca_file;		/* absolute path of extra trusted CAs, or NULL */
 	int pop3_delete;	/* POP3: delete messages from the server once stored */
 	int bounces_to_server;	/* APPEND paloma's reports in INBOX to the server */
+	int save_sent;		/* IMAP: `paloma send` keeps a copy for sent_folder */
 	char *sent_folder;	/* IMAP folder for copies of sent mail; NULL: the
 				 * server's \Sent special-use folder, else "Sent" */
 	char **new_tags;	/* tags for new mail besides inbox and unread */

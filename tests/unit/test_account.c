@@ -258,7 +258,9 @@ main(void)
 	refused("bounces_to_server = yes\n",
 	    "t.conf:3: bounces_to_server: needs imap = or pop3 = in the same account");
 	refused("pop3 = pop3s://h\nuser = u\nsent_folder = Sent\n",
-	    "t.conf:5: sent_folder: is for imap accounts; POP3 has no folders");
+	    "t.conf:5: sent_folder: is for imap accounts: POP3 has no sent folder");
+	refused("pop3 = pop3s://h\nuser = u\nsave_sent = yes\n",
+	    "t.conf:5: save_sent: is for imap accounts: POP3 has no sent folder");
 	refused("imap = imaps://h\nuser = u\nnew_tags = ok -bad\n",
 	    "t.conf:5: new_tags: tag '-bad' starts with + or -");
 	refused("imap = imaps://h\nuser = u\nnew_tags = a\x01b\n",
