@@ -4,113 +4,18 @@
 # verification (test CA via ca_file; refused without it, with the host and
 # the fingerprint; refused for the wrong host name), wrong password.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 CHECK="$PALOMA_BUILD/tests/tools/imapcheck"
-PY=/usr/bin/python3
+[ -x "$CHECK" ] || _skip_file "imapcheck is not built (make units)"
 
-skip_file() { skip "$(basename "$0")" "$1"; exit 0; }
-command -v dovecot >/dev/null 2>&1 || skip_file "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)"
-command -v doveadm >/dev/null 2>&1 || skip_file "doveadm is not installed"
-command -v openssl >/dev/null 2>&1 || skip_file "openssl is not installed"
-[ -x "$PY" ] || skip_file "$PY is missing"
-[ "$(id -u)" = 0 ] || skip_file "needs root (private Dovecot with mail user uid 8)"
-[ -x "$CHECK" ] || skip_file "imapcheck is not built (make units)"
-
-# Four free TCP ports on 127.0.0.1.
-set -- $("$PY" -c '
-import socket, random
-ports = []
-while len(ports) < 4:
-    p = random.randint(20000, 59999)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    if p not in ports:
-        ports.append(p)
-print(*ports)
-')
-IMAP=$1 IMAPS=$2 POP3=$3 POP3S=$4
-
-# A test CA and a server certificate signed by it (localhost, 127.0.0.1).
-C="$T/certs"
-mkdir -p "$C"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=paloma sync test CA" \
-	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-	-keyout "$C/ca.key" -out "$C/ca.crt" 2>"$C/err" || { cat "$C/err"; exit 1; }
-openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
-	-keyout "$C/key.pem" -out "$C/req.pem" 2>"$C/err" || { cat "$C/err"; exit 1; }
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$C/ext"
-openssl x509 -req -in "$C/req.pem" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial \
-	-days 2 -extfile "$C/ext" -out "$C/cert.pem" 2>"$C/err" || { cat "$C/err"; exit 1; }
-FP=$(openssl x509 -in "$C/cert.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
-
-mkdir -p "$T/run" "$T/state" "$T/mail/test"
-chown -R 8:8 "$T/mail"
-echo "test:{PLAIN}secret:8:8::$T/mail/test" >"$T/passwd"
-cat >"$T/dovecot.conf" <<CONF
-base_dir = $T/run
-state_dir = $T/state
-log_path = $T/dovecot.log
-protocols = imap pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <$C/cert.pem
-ssl_key = <$C/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $T/passwd
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $T/passwd
-}
-mail_location = maildir:~/Maildir
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 0
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $IMAP
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = $IMAPS
-    ssl = yes
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $POP3
-  }
-  inet_listener pop3s {
-    address = 127.0.0.1
-    port = $POP3S
-    ssl = yes
-  }
-}
-CONF
-dovecot -c "$T/dovecot.conf" || { cat "$T/dovecot.log" 2>/dev/null; exit 1; }
-at_exit "doveadm -c '$T/dovecot.conf' stop"
-
-# Ready when the IMAPS port accepts connections (at most 10 s).
-i=0
-until "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $IMAPS), 1).close()" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { nok "dovecot starts" "$(cat "$T/dovecot.log" 2>/dev/null)"; exit 1; }
-	sleep 0.1
-done
+start_dovecot || { nok "dovecot starts"; exit 1; }
+IMAP=$IMAP_PORT IMAPS=$IMAPS_PORT POP3=$POP3_PORT POP3S=$POP3S_PORT
+C=$CERTS
 
 for n in 1 2 3; do
 	printf 'From: a@example.test\r\nTo: test@example.test\r\nSubject: message %s\r\n\r\nbody %s\r\n' \
-		"$n" "$n" | doveadm -c "$T/dovecot.conf" save -u test
+		"$n" "$n" | dadm save -u test
 done
 
 # run MODE HOST PORT USER PASS [CAFILE] — output and status of imapcheck,
