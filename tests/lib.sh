@@ -63,6 +63,18 @@ CFG
 }
 
 # queue_count — number of entries in the queue.
+# wait_for CMD SECONDS — polls CMD (eval'd) every 0.1 s until it succeeds;
+# its status at the end (a test's way to wait without fixed sleeps).
+wait_for() {
+	_wf_n=$(($2 * 10))
+	while [ "$_wf_n" -gt 0 ]; do
+		eval "$1" && return 0
+		sleep 0.1
+		_wf_n=$((_wf_n - 1))
+	done
+	eval "$1"
+}
+
 queue_count() { ls "$QUEUE/entries" 2>/dev/null | wc -l | tr -d ' '; }
 # tmp_count — leftovers under queue/tmp.
 tmp_count() { ls -A "$QUEUE/tmp" 2>/dev/null | wc -l | tr -d ' '; }

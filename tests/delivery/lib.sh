@@ -76,17 +76,6 @@ need_cmd() {
 	_skip_file "aiosmtpd is missing (apt-get install python3-aiosmtpd)"
 command -v openssl >/dev/null 2>&1 || _skip_file "openssl is not installed"
 
-# wait_for CMD SECONDS
-wait_for() {
-	_wf_n=$(($2 * 10))
-	while [ "$_wf_n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.1
-		_wf_n=$((_wf_n - 1))
-	done
-	eval "$1"
-}
-
 # _alive PID - running and not a zombie
 _alive() {
 	[ -r "/proc/$1/stat" ] || return 1

@@ -81,16 +81,6 @@ need_sync() {
 	"$PALOMA" sync --help >/dev/null 2>&1 || _skip_file "paloma sync is not built"
 }
 
-wait_for() {
-	_wf_n=$(($2 * 10))
-	while [ "$_wf_n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.1
-		_wf_n=$((_wf_n - 1))
-	done
-	eval "$1"
-}
-
 _free_ports() {		# N
 	"$PY" - "$1" <<'PY'
 import socket, random, sys
