@@ -51,7 +51,7 @@ NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config secret addr message queue ctl log maildir
+CORE = util fsutil paths config secret addr message queue ctl log maildir outbox
 # The front end: the scripts' hot path.
 FRONT = paloma cli_send cli_queue cli_config cli_log
 

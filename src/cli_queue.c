@@ -1,4 +1,4 @@
-/* cli_queue.c — `paloma queue`: list, show, remove and flush queue entries. */
+/* cli_queue.c — `paloma queue`: list, show, remove, cancel and flush queue entries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "outbox.h"
 #include "queue.h"
 
 static void
@@ -163,6 +164,25 @@ queue_remove(int argc, char **argv)
 
 /* Makes every waiting recipient due now.  Only while no daemon holds the
  * state directory's lock: a running daemon owns the envelopes. */
+/* paloma queue cancel ID ADDRESS…: gives up on recipients (no report). */
+static int
+queue_cancel(int argc, char **argv)
+{
+	struct pl_err e;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (pl_outbox_cancel(pl_queue_dir(), argv[0], argv[i], &e) < 0) {
+			fprintf(stderr, "paloma: queue cancel: %s\n", e.msg);
+			if (rc == 0)
+				rc = e.code;
+		} else {
+			printf("cancelled <%s> of %s\n", argv[i], argv[0]);
+		}
+	}
+	return rc;
+}
+
 static int
 queue_flush(const struct pl_opts *o)
 {
@@ -239,6 +259,9 @@ cli_queue(const struct pl_opts *o, int argc, char **argv)
 		return queue_remove(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flush") && argc == 1)
 		return queue_flush(o);
-	fputs("usage: paloma queue [list | show ID | remove ID… | flush]\n", stderr);
+	if (!strcmp(cmd, "cancel") && argc >= 3)
+		return queue_cancel(argc - 1, argv + 1);
+	fputs("usage: paloma queue [list | show ID | remove ID… | cancel ID ADDRESS… | flush]\n",
+	    stderr);
 	return EX_USAGE;
 }

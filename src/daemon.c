@@ -75,6 +75,20 @@ on_client(void *arg, int fd, int revents)
 	} else if (!strcmp(line, "flush")) {
 		int k = pl_sched_flush(d->sched);
 		snprintf(reply, sizeof reply, "ok %d\n", k);
+	} else if (!strncmp(line, "cancel ", 7)) {
+		/* cancel ID ADDRESS: the user gave up on one recipient. */
+		char *id = line + 7, *addr = strchr(id, ' ');
+		struct pl_err e;
+
+		if (addr == NULL)
+			snprintf(reply, sizeof reply, "error usage: cancel ID ADDRESS\n");
+		else {
+			*addr++ = '\0';
+			if (pl_sched_cancel(d->sched, id, addr, &e) < 0)
+				snprintf(reply, sizeof reply, "error %s\n", e.msg);
+			else
+				snprintf(reply, sizeof reply, "ok\n");
+		}
 	} else if (!strcmp(line, "status")) {
 		snprintf(reply, sizeof reply, "ok pid=%d busy=%d\n", (int)getpid(),
 		    pl_sched_busy(d->sched));

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "fsutil.h"
+#include "log.h"
 #include "paths.h"
 
 #define ENVELOPE_MAX (16 << 20)
@@ -163,14 +165,43 @@ pl_rcpt_state_name(enum pl_rcpt_state s)
 	case PL_RCPT_DELIVERED: return "delivered";
 	case PL_RCPT_FAILED: return "failed";
 	case PL_RCPT_BOUNCED: return "bounced";
+	case PL_RCPT_CANCELLED: return "cancelled";
 	}
 	return "?";
+}
+
+int
+pl_envelope_cancel_rcpt(struct pl_envelope *env, const char *addr, int64_t now,
+    struct pl_err *e)
+{
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		struct pl_rcpt *r = &env->rcpt[i];
+		char t[32];
+		struct buf h = { 0 };
+
+		if (!pl_addr_equal(r->addr, addr))
+			continue;
+		if (PL_RCPT_FINAL(r->state))
+			return pl_errf(e, EX_DATAERR, "<%s> is %s already: nothing to cancel",
+			    r->addr, pl_rcpt_state_name(r->state));
+		r->state = PL_RCPT_CANCELLED;
+		free(r->status);
+		r->status = NULL;
+		free(r->reply);
+		r->reply = xstrdup("cancelled by the user");
+		pl_iso_time(now, t, sizeof t);
+		buf_printf(&h, "%s cancelled by the user", t);
+		r->history = xrealloc(r->history, (r->nhistory + 1) * sizeof *r->history);
+		r->history[r->nhistory++] = buf_steal(&h);
+		return 0;
+	}
+	return pl_errf(e, EX_NOINPUT, "no recipient <%s> in queue entry %s", addr, env->id);
 }
 
 static int
 state_from_name(const char *s, enum pl_rcpt_state *out)
 {
-	for (int i = PL_RCPT_QUEUED; i <= PL_RCPT_BOUNCED; i++)
+	for (int i = PL_RCPT_QUEUED; i <= PL_RCPT_CANCELLED; i++)
 		if (strcmp(s, pl_rcpt_state_name((enum pl_rcpt_state)i)) == 0) {
 			*out = (enum pl_rcpt_state)i;
 			return 0;

@@ -22,10 +22,13 @@ enum pl_rcpt_state {
 	PL_RCPT_DELIVERED,	/* a 2xx after the final dot */
 	PL_RCPT_FAILED,		/* permanent failure or expired; report not yet written */
 	PL_RCPT_BOUNCED,	/* failed and reported (or not reportable: null sender) */
+	PL_RCPT_CANCELLED,	/* given up by the user before delivery; no report */
 };
 
-/* 1 for delivered and bounced: nothing more will happen to the recipient. */
-#define PL_RCPT_FINAL(s) ((s) == PL_RCPT_DELIVERED || (s) == PL_RCPT_BOUNCED)
+/* 1 for delivered, bounced and cancelled: nothing more will happen to the
+ * recipient. */
+#define PL_RCPT_FINAL(s) ((s) == PL_RCPT_DELIVERED || (s) == PL_RCPT_BOUNCED || \
+	(s) == PL_RCPT_CANCELLED)
 
 struct pl_rcpt {
 	char *addr;		/* local@domain */
@@ -95,6 +98,13 @@ int pl_queue_list(const char *qdir, char ***ids, size_t *n, struct pl_err *e);
 void pl_queue_ids_free(char **ids, size_t n);
 /* Path of an entry's message file (static storage). */
 const char *pl_queue_message_path(const char *qdir, const char *id);
+
+/* Marks the recipient addr (queued, deferred or failed) cancelled, with a
+ * history line saying so.  0, or -1 with e: no such recipient (EX_NOINPUT),
+ * already final (EX_DATAERR).  Only for envelopes no daemon holds: see
+ * pl_outbox_cancel. */
+int pl_envelope_cancel_rcpt(struct pl_envelope *env, const char *addr, int64_t now,
+    struct pl_err *e);
 
 /* The envelope file's text, and its parser (which checks every field). */
 void pl_envelope_format(const struct pl_envelope *env, struct buf *out);

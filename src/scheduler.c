@@ -103,6 +103,7 @@ struct pl_sched {
 
 static const struct pl_conn_ops conn_ops;
 static void sync_retired(struct pl_sched *s);
+static void settle(struct pl_sched *s, struct qent *q);
 static void dom_maybe_free(struct dom *d);
 static void dom_start(struct dom *d);
 static void dom_free(struct dom *d);
@@ -336,6 +337,27 @@ pl_sched_flush(struct pl_sched *s)
 		}
 	pl_log("flush: %d recipients made due now", k);
 	return k;
+}
+
+int
+pl_sched_cancel(struct pl_sched *s, const char *id, const char *addr, struct pl_err *e)
+{
+	struct qent *q;
+
+	pl_sched_scan(s);
+	q = find_q(s, id);
+	if (q == NULL)
+		return pl_errf(e, EX_NOINPUT, "no queue entry %s", id);
+	for (size_t j = 0; j < q->env.nrcpt; j++)
+		if (q->busy[j] && pl_addr_equal(q->env.rcpt[j].addr, addr))
+			return pl_errf(e, EX_TEMPFAIL, "<%s> is being delivered right now; try "
+			    "again in a moment", q->env.rcpt[j].addr);
+	if (pl_envelope_cancel_rcpt(&q->env, addr, pl_now(), e) < 0)
+		return -1;
+	pl_log("%s: <%s> cancelled by the user", id, addr);
+	q->dirty = 1;		/* settle saves it, and retires the entry when all is final */
+	settle(s, q);
+	return 0;
 }
 
 void

@@ -28,6 +28,11 @@ void pl_sched_scan(struct pl_sched *s);
 int pl_sched_flush(struct pl_sched *s);
 /* Starts what is due and what the limits allow. */
 void pl_sched_run(struct pl_sched *s);
+/* Cancels recipient addr of entry id (the user gave up on it): saved at
+ * once, no report, the entry retired when nothing else is left.  Refused
+ * while that recipient is being delivered (EX_TEMPFAIL), for no such entry
+ * or recipient (EX_NOINPUT) and for a final one (EX_DATAERR). */
+int pl_sched_cancel(struct pl_sched *s, const char *id, const char *addr, struct pl_err *e);
 /* No new transactions from now on. */
 void pl_sched_stop(struct pl_sched *s);
 
