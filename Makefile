@@ -40,6 +40,8 @@ CURSES_LIBS     := $(call pc,--libs,ncursesw)
 # binary non-PIE with gcc and breaks clang: drop it.
 ETPAN_CFLAGS    := $(call pc,--cflags,libetpan)
 ETPAN_LIBS      := $(filter-out -specs=%,$(call pc,--libs,libetpan))
+GMIME_CFLAGS    := $(call pc,--cflags,gmime-3.0)
+GMIME_LIBS      := $(call pc,--libs,gmime-3.0)
 # Debian 12's libnotmuch-dev has no .pc file.
 NOTMUCH_CFLAGS  := $(call pc,--cflags,notmuch)
 NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
@@ -49,6 +51,9 @@ NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS) $(ETPAN_CFLAGS)
 NET_LIBS   = $(CARES_LIBS) $(SSL_LIBS)
 
 ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
+# The client's modules (ui/, and the core modules only it uses) also see
+# ncursesw and GMime.
+UI_CFLAGS  = $(ALL_CFLAGS) $(CURSES_CFLAGS) $(GMIME_CFLAGS) -Iui
 
 # Core objects every face uses (libc only).
 CORE = util fsutil paths config secret addr message queue ctl log maildir outbox
@@ -78,6 +83,12 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
+# The terminal client: ui/*.c over the core; MIME (GMime) and the notmuch
+# views are core modules that only the client (and tests) link.
+CLIENT = mime mimetext rfc2047 authres
+CLIENT_O = $(CLIENT:%=$(B)/src/%.o)
+CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
+
 # Helper programs the front end runs from $(LIBEXECDIR).
 HELPERS = paloma-daemon paloma-index paloma-sync
 # The queue daemon's own objects (besides CORE and NET).
@@ -93,6 +104,10 @@ all: $(PROGS)
 $(B)/src/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CLIENT_O): $(B)/src/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(UI_CFLAGS) -c -o $@ $<
 
 $(B)/bin/paloma: $(FRONT_O) $(CORE_O)
 	@mkdir -p $(@D)
@@ -131,10 +146,10 @@ $(B)/tests/tools/%: tests/tools/%.c $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_A)
 	  $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(CORE_O) $(NET_O) $(INDEX_O) $(SYNC_A) \
-    $(DAEMON_LIB_O)
+    $(DAEMON_LIB_O) $(CLIENT_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -pthread -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(SYNC_A) $(INDEX_O) \
-	  $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS) $(NOTMUCH_LIBS) $(ETPAN_LIBS)
+	$(CC) $(UI_CFLAGS) -pthread -Itests/unit -o $@ $< $(DAEMON_LIB_O) $(CLIENT_O) $(SYNC_A) \
+	  $(INDEX_O) $(NET_O) $(CORE_O) $(LDFLAGS) $(NET_LIBS) $(CLIENT_LIBS) $(ETPAN_LIBS)
 
 units: $(UNIT_BIN) $(TOOL_BIN)
 
@@ -197,11 +212,13 @@ FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # clang does not know -Wno-format-truncation; a clang-only warning must not
 # stop a fuzz build, so no -Werror here.
 FUZZ_CFLAGS   = $(BASE) $(filter-out -Werror -Wno-format-truncation,$(WARN)) -g -O1 \
-                -fno-omit-frame-pointer $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"'
+                -fno-omit-frame-pointer $(NET_CFLAGS) $(GMIME_CFLAGS) \
+                -DLIBEXECDIR='"$(LIBEXECDIR)"'
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o) \
-                $(addprefix build-fuzz/src/,syncstate.o mailfile.o foldername.o)
+                $(addprefix build-fuzz/src/,syncstate.o mailfile.o foldername.o mime.o \
+                mimetext.o rfc2047.o authres.o)
 
 fuzz: $(FUZZ_BIN)
 
@@ -211,7 +228,8 @@ build-fuzz/src/%.o: src/%.c $(wildcard src/*.h)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_O)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) $(NET_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) $(NET_LIBS) \
+	  $(GMIME_LIBS)
 
 fuzz-run: fuzz
 	@for t in $(FUZZ_BIN); do \

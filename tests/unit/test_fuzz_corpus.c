@@ -39,6 +39,10 @@
 #define LLVMFuzzerTestOneInput fuzz_syncstate_entry
 #include "../fuzz/fuzz_syncstate.c"
 #undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_mime_entry
+#include "../fuzz/fuzz_mime.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *, size_t);
 
@@ -52,6 +56,7 @@ static const struct {
 	{ "fuzz_envelope", fuzz_envelope_entry },
 	{ "fuzz_smtp_reply", fuzz_smtp_reply_entry },
 	{ "fuzz_syncstate", fuzz_syncstate_entry },
+	{ "fuzz_mime", fuzz_mime_entry },
 };
 
 static int
