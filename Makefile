@@ -85,12 +85,14 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
 # The terminal client: ui/*.c over the core; MIME (GMime) and the notmuch
 # views are core modules that only the client (and tests) link.
-CLIENT = mime mimetext rfc2047 authres
+CLIENT = mime mimetext rfc2047 authres threads addrbook compose
 CLIENT_O = $(CLIENT:%=$(B)/src/%.o)
+UI_SRC = $(wildcard ui/*.c)
+UI_O = $(UI_SRC:ui/%.c=$(B)/ui/%.o)
 CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon paloma-index paloma-sync
+HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
@@ -108,6 +110,15 @@ $(B)/src/%.o: src/%.c $(wildcard src/*.h)
 $(CLIENT_O): $(B)/src/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(UI_CFLAGS) -c -o $@ $<
+
+$(B)/ui/%.o: ui/%.c $(wildcard src/*.h ui/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(UI_CFLAGS) -c -o $@ $<
+
+UI_DEPS = $(UI_O) $(CLIENT_O) $(INDEX_O) $(B)/src/report.o $(B)/src/dsn.o $(SYNC_A) $(CORE_O)
+$(B)/libexec/paloma/paloma-ui: $(UI_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(UI_DEPS) $(CLIENT_LIBS) $(SSL_LIBS)
 
 $(B)/bin/paloma: $(FRONT_O) $(CORE_O)
 	@mkdir -p $(@D)

@@ -19,7 +19,7 @@
 #include "fsutil.h"
 #include "paths.h"
 
-enum section { S_NONE, S_GENERAL, S_ACCOUNT, S_DELIVERY };
+enum section { S_NONE, S_GENERAL, S_ACCOUNT, S_DELIVERY, S_UI };
 
 static const long default_retry[] = { 60, 300, 900, 1800, 3600, 7200, 14400 };
 
@@ -55,6 +55,7 @@ set_defaults(struct pl_config *c)
 	c->timeout_data_init = 120;
 	c->timeout_data_block = 180;
 	c->timeout_data_end = 600;
+	c->ui.default_query = xstrdup("tag:inbox");
 }
 
 static const struct {
@@ -554,6 +555,247 @@ delivery_key(struct ctx *x, const char *k, const char *v)
 	return bad(x, "%s", "unknown key in [delivery]");
 }
 
+/* ---- [ui] ------------------------------------------------------------ */
+
+#define NAME_STR(n) #n,
+static const char *const ui_views[] = { PL_UI_VIEWS(NAME_STR) NULL };
+static const char *const ui_actions[] = { PL_UI_ACTIONS(NAME_STR) NULL };
+static const char *const ui_objects[] = { PL_UI_COLORS(NAME_STR) NULL };
+static const char *const color_names[] = { "black", "red", "green", "yellow", "blue",
+	"magenta", "cyan", "white", NULL };
+static const char *const attr_names[] = { "bold", "underline", "reverse", "dim",
+	"standout", "blink", "italic", NULL };
+static const char *const key_names[] = { "Enter", "Space", "Tab", "Esc", "Backspace",
+	"Up", "Down", "Left", "Right", "PgUp", "PgDn", "Home", "End", "Delete", "Insert",
+	"equal", NULL };
+
+static void print_val(struct buf *out, const char *key, const char *v);
+
+static int
+in_list(const char *const *l, const char *s)
+{
+	for (int i = 0; l[i]; i++)
+		if (!strcmp(l[i], s))
+			return i;
+	return -1;
+}
+
+int
+pl_ui_key_valid(const char *k)
+{
+	if (k[0] > ' ' && k[0] < 0x7f && k[0] != '=' && k[1] == '\0')
+		return 1;
+	if (k[0] == '^' && k[1] >= '@' && k[1] <= '_' && k[2] == '\0')
+		return 1;
+	if (k[0] == '^' && k[1] >= 'a' && k[1] <= 'z' && k[2] == '\0')
+		return 1;
+	if (k[0] == 'F' && k[1] >= '1' && k[1] <= '9') {
+		int n = atoi(k + 1);
+		return n >= 1 && n <= 12 && strspn(k + 1, "0123456789") == strlen(k + 1);
+	}
+	return in_list(key_names, k) >= 0;
+}
+
+/* "red", "color208", "208", "default" */
+static int
+parse_color_word(const char *w, int *out)
+{
+	const char *d = w;
+	int i;
+
+	if (!strcmp(w, "default")) {
+		*out = -1;
+		return 0;
+	}
+	if ((i = in_list(color_names, w)) >= 0) {
+		*out = i;
+		return 0;
+	}
+	if (!strncmp(w, "color", 5))
+		d = w + 5;
+	if (*d && strspn(d, "0123456789") == strlen(d) && strlen(d) <= 3 && atoi(d) <= 255) {
+		*out = atoi(d);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_color(struct ctx *x, const char *obj, const char *v)
+{
+	struct pl_ui *u = &x->c->ui;
+	struct pl_ui_color col = { NULL, -1, -1, 0 };
+	char *copy = xstrdup(v), *save = NULL, *w;
+	int n = 0;
+
+	if (in_list(ui_objects, obj) < 0) {
+		free(copy);
+		return bad(x, "'%s' is not a colour object (see paloma.conf(5))", obj);
+	}
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save), n++) {
+		int a;
+		if (n < 2 && parse_color_word(w, n == 0 ? &col.fg : &col.bg) == 0)
+			continue;
+		if (n >= 2 && (a = in_list(attr_names, w)) >= 0) {
+			col.attr |= 1u << a;
+			continue;
+		}
+		bad(x, n < 2 ? "'%s' is not a colour (black red green yellow blue magenta cyan "
+		    "white default colorN)" : "'%s' is not an attribute (bold underline reverse "
+		    "dim standout blink italic)", w);
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	if (n < 2)
+		return bad(x, "'%s' is not FOREGROUND BACKGROUND [ATTRIBUTE…]", v);
+	for (size_t i = 0; i < u->ncolors; i++)
+		if (!strcmp(u->colors[i].object, obj)) {
+			u->colors[i].fg = col.fg;
+			u->colors[i].bg = col.bg;
+			u->colors[i].attr = col.attr;
+			return 0;
+		}
+	col.object = xstrdup(obj);
+	u->colors = xrealloc(u->colors, (u->ncolors + 1) * sizeof *u->colors);
+	u->colors[u->ncolors++] = col;
+	return 0;
+}
+
+/* bind.VIEW.KEY: the key is what follows the second dot, so "bind.index.."
+ * binds '.'. */
+static int
+parse_bind(struct ctx *x, const char *rest, const char *v)
+{
+	struct pl_ui *u = &x->c->ui;
+	const char *dot = strchr(rest, '.');
+	char *view;
+
+	if (dot == NULL || dot == rest || dot[1] == '\0')
+		return bad(x, "%s", "is not bind.VIEW.KEY");
+	view = xstrndup(rest, (size_t)(dot - rest));
+	if (in_list(ui_views, view) < 0) {
+		bad(x, "'%s' is not a view (global index pager searches help compose outbox)",
+		    view);
+		free(view);
+		return -1;
+	}
+	if (!pl_ui_key_valid(dot + 1)) {
+		free(view);
+		return bad(x, "'%s' is not a key name (a character, ^X, Enter, Space, Up, PgDn, "
+		    "F1…; see paloma.conf(5))", dot + 1);
+	}
+	if (in_list(ui_actions, v) < 0 && strcmp(v, "none")) {
+		free(view);
+		return bad(x, "'%s' is not an action (see paloma.conf(5))", v);
+	}
+	u->binds = xrealloc(u->binds, (u->nbinds + 1) * sizeof *u->binds);
+	u->binds[u->nbinds].view = view;
+	u->binds[u->nbinds].key = xstrdup(dot + 1);
+	u->binds[u->nbinds].action = xstrdup(v);
+	u->binds[u->nbinds].line = x->line;
+	u->nbinds++;
+	return 0;
+}
+
+static int
+ui_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_ui *u = &x->c->ui;
+
+	if (!strcmp(k, "default_query")) {
+		if (*v == '\0')
+			return bad(x, "%s", "empty query (use * for every message)");
+		return set_str(&u->default_query, v);
+	}
+	if (!strcmp(k, "html_command")) {
+		if (*v == '\0')
+			return bad(x, "%s", "empty command");
+		return set_str(&u->html_command, v);
+	}
+	if (!strncmp(k, "search.", 7)) {
+		const char *name = k + 7;
+		if (*name == '\0')
+			return bad(x, "%s", "is not search.NAME");
+		if (*v == '\0')
+			return bad(x, "%s", "empty query (use * for every message)");
+		for (size_t i = 0; i < u->nsearches; i++)
+			if (!strcmp(u->searches[i].name, name))
+				return bad(x, "%s", "set twice in the same section");
+		u->searches = xrealloc(u->searches, (u->nsearches + 1) * sizeof *u->searches);
+		u->searches[u->nsearches].name = xstrdup(name);
+		u->searches[u->nsearches].query = xstrdup(v);
+		u->nsearches++;
+		return 0;
+	}
+	if (!strncmp(k, "bind.", 5))
+		return parse_bind(x, k + 5, v);
+	if (!strncmp(k, "color.", 6))
+		return parse_color(x, k + 6, v);
+	return bad(x, "%s", "unknown key in [ui] (default_query, html_command, search.NAME, "
+	    "bind.VIEW.KEY, color.OBJECT)");
+}
+
+static void
+ui_free(struct pl_ui *u)
+{
+	free(u->default_query);
+	free(u->html_command);
+	for (size_t i = 0; i < u->nsearches; i++) {
+		free(u->searches[i].name);
+		free(u->searches[i].query);
+	}
+	free(u->searches);
+	for (size_t i = 0; i < u->nbinds; i++) {
+		free(u->binds[i].view);
+		free(u->binds[i].key);
+		free(u->binds[i].action);
+	}
+	free(u->binds);
+	for (size_t i = 0; i < u->ncolors; i++)
+		free(u->colors[i].object);
+	free(u->colors);
+}
+
+static void
+print_color_word(struct buf *out, int c)
+{
+	if (c < 0)
+		buf_adds(out, " default");
+	else if (c < 8)
+		buf_printf(out, " %s", color_names[c]);
+	else
+		buf_printf(out, " color%d", c);
+}
+
+static void
+ui_print(const struct pl_ui *u, struct buf *out)
+{
+	buf_adds(out, "\n[ui]\n");
+	print_val(out, "default_query", u->default_query);
+	if (u->html_command)
+		print_val(out, "html_command", u->html_command);
+	else
+		buf_adds(out, "# html_command: not set, w3m -dump is used\n");
+	for (size_t i = 0; i < u->nsearches; i++) {
+		char k[300];
+		snprintf(k, sizeof k, "search.%s", u->searches[i].name);
+		print_val(out, k, u->searches[i].query);
+	}
+	for (size_t i = 0; i < u->nbinds; i++)
+		buf_printf(out, "bind.%s.%s = %s\n", u->binds[i].view, u->binds[i].key,
+		    u->binds[i].action);
+	for (size_t i = 0; i < u->ncolors; i++) {
+		buf_printf(out, "color.%s =", u->colors[i].object);
+		print_color_word(out, u->colors[i].fg);
+		print_color_word(out, u->colors[i].bg);
+		for (int a = 0; attr_names[a]; a++)
+			if (u->colors[i].attr & (1u << a))
+				buf_printf(out, " %s", attr_names[a]);
+		buf_addc(out, '\n');
+	}
+}
+
 static int
 section_header(struct ctx *x, char *s)
 {
@@ -573,6 +815,8 @@ section_header(struct ctx *x, char *s)
 		x->sec = S_GENERAL;
 	} else if (!strcmp(name, "delivery")) {
 		x->sec = S_DELIVERY;
+	} else if (!strcmp(name, "ui")) {
+		x->sec = S_UI;
 	} else if (!strncmp(name, "account", 7) && (name[7] == ' ' || name[7] == '\t')) {
 		struct pl_config *c = x->c;
 		char *an = trim(name + 8);
@@ -591,7 +835,7 @@ section_header(struct ctx *x, char *s)
 		x->acct->save_sent = 1;
 		x->sec = S_ACCOUNT;
 	} else {
-		return bad(x, "unknown section [%s] (known: general, account NAME, delivery)", name);
+		return bad(x, "unknown section [%s] (known: general, account NAME, delivery, ui)", name);
 	}
 	return 0;
 }
@@ -627,6 +871,7 @@ key_line(struct ctx *x, char *s)
 	case S_GENERAL: return general_key(x, k, v);
 	case S_ACCOUNT: return account_key(x, k, v);
 	case S_DELIVERY: return delivery_key(x, k, v);
+	case S_UI: return ui_key(x, k, v);
 	default: return -1;
 	}
 }
@@ -756,6 +1001,7 @@ pl_config_free(struct pl_config *c)
 	free(c->helo_name);
 	free(c->dns_servers);
 	free(c->retry);
+	ui_free(&c->ui);
 	memset(c, 0, sizeof *c);
 }
 
@@ -888,4 +1134,5 @@ pl_config_print(const struct pl_config *c, struct buf *out)
 	buf_printf(out, "autostart = %s\n", c->autostart ? "yes" : "no");
 	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
 		print_dur(out, timeouts[i].key, *(const long *)((const char *)c + timeouts[i].off));
+	ui_print(&c->ui, out);
 }

@@ -42,6 +42,58 @@ struct pl_account {
 
 enum pl_tls_policy { PL_TLS_OPPORTUNISTIC, PL_TLS_REQUIRED };
 
+/* [ui]: the terminal client.  The names below are the words of the config
+ * file (bind.VIEW.KEY = ACTION, color.OBJECT = FG BG [ATTR…]); the client
+ * builds its tables from the same lists, so `paloma config check` knows
+ * every name the client does. */
+#define PL_UI_VIEWS(X) X(global) X(index) X(pager) X(searches) X(help) X(compose) \
+	X(outbox)
+#define PL_UI_ACTIONS(X) \
+	X(quit) X(back) X(up) X(down) X(page_up) X(page_down) X(half_up) X(half_down) \
+	X(top) X(bottom) X(open) X(search) X(searches) X(refresh) X(sync) X(help) \
+	X(tag_add) X(tag_remove) X(archive) X(delete) X(flag) X(toggle_unread) X(undo) \
+	X(next_message) X(prev_message) X(next_unread) X(headers) X(save_attachment) \
+	X(open_attachment) X(compose) X(reply) X(reply_all) X(forward) X(outbox) \
+	X(send) X(edit) X(attach) X(detach) X(postpone) X(abort) X(edit_from) X(edit_to) \
+	X(edit_cc) X(edit_subject) X(retry) X(cancel) X(redraw)
+#define PL_UI_COLORS(X) \
+	X(normal) X(title) X(status) X(error) X(selected) X(unread) X(date) X(authors) \
+	X(subject) X(count) X(tags) X(header) X(quote) X(attachment) X(auth) X(note) \
+	X(queued) X(deferred) X(delivered) X(bounced)
+
+/* Attributes of a colour, in bits. */
+enum { PL_ATTR_BOLD = 1, PL_ATTR_UNDERLINE = 2, PL_ATTR_REVERSE = 4, PL_ATTR_DIM = 8,
+	PL_ATTR_STANDOUT = 16, PL_ATTR_BLINK = 32, PL_ATTR_ITALIC = 64 };
+
+struct pl_ui_search {		/* search.NAME = QUERY, in the file's order */
+	char *name, *query;
+};
+struct pl_ui_bind {		/* bind.VIEW.KEY = ACTION */
+	char *view, *key, *action;
+	int line;
+};
+struct pl_ui_color {		/* color.OBJECT = FG BG [ATTR…]; -1: the terminal's */
+	char *object;
+	int fg, bg;		/* 0-7 the named colours, 8-255 colorN, -1 default */
+	unsigned attr;
+};
+struct pl_ui {
+	char *default_query;	/* "tag:inbox" */
+	char *html_command;	/* NULL: mime.h's default (w3m) */
+	struct pl_ui_search *searches;
+	size_t nsearches;
+	struct pl_ui_bind *binds;
+	size_t nbinds;
+	struct pl_ui_color *colors;
+	size_t ncolors;
+};
+
+/* A key's name in bind.VIEW.KEY: a printable ASCII character other than
+ * '=' and space, ^X for a control key, or one of Enter Space Tab Esc
+ * Backspace Up Down Left Right PgUp PgDn Home End Delete Insert equal F1…F12.
+ * 1 when valid. */
+int pl_ui_key_valid(const char *name);
+
 struct pl_config {
 	char *path;		/* the file read, or that would have been read */
 	int found;		/* 0: no file, defaults only */
@@ -71,6 +123,9 @@ struct pl_config {
 	/* RFC 5321 4.5.3.2 timeouts, seconds */
 	long timeout_connect, timeout_greeting, timeout_command, timeout_mail, timeout_rcpt,
 	    timeout_data_init, timeout_data_block, timeout_data_end;
+
+	/* [ui] */
+	struct pl_ui ui;
 };
 
 /* Reads path (NULL: pl_config_path()).  A missing file is fine only when the

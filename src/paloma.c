@@ -6,6 +6,7 @@
  *   paloma [-c FILE] log …        the delivery log
  *   paloma [-c FILE] daemon …     runs libexec/paloma/paloma-daemon
  *   paloma [-c FILE] sync …       runs libexec/paloma/paloma-sync
+ *   paloma [-c FILE]              the terminal client, libexec/paloma/paloma-ui
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,11 +24,14 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: paloma [-c FILE] COMMAND [ARG…]\n"
+	fputs("usage: paloma [-c FILE] [COMMAND [ARG…]]\n"
+	    "\n"
+	    "Without a command, paloma opens the terminal client.\n"
 	    "\n"
 	    "commands:\n"
 	    "  send [-t] [-f ADDR] [-F NAME] [-i] [-v] [RCPT…]   queue a message from stdin\n"
-	    "  queue [list | show ID | remove ID | flush]        the outgoing queue\n"
+	    "  queue [list | show ID | remove ID | cancel ID ADDR | flush]\n"
+	    "                                                    the outgoing queue\n"
 	    "  daemon [--foreground] [--once]                    deliver the queue\n"
 	    "  sync [-q] [ACCOUNT…]                              read mail in (IMAP, POP3)\n"
 	    "  log [--since DURATION] [WORD…]                    the delivery log\n"
@@ -97,10 +101,8 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	if (i >= argc)		/* no command: the terminal client */
+		return cli_exec_helper(&o, "paloma-ui", 0, argv + i);
 	if (!strcmp(argv[i], "send"))
 		return cli_send(&o, argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "queue"))

@@ -201,10 +201,10 @@ main(void)
 	refused("[general] x\n", "t.conf:1: section: '[general] x' is not a [section] header",
 	    "text after a section header");
 	refused("\n\n[bogus]\n",
-	    "t.conf:3: section: unknown section [bogus] (known: general, account NAME, delivery)",
+	    "t.conf:3: section: unknown section [bogus] (known: general, account NAME, delivery, ui)",
 	    "unknown section");
 	refused("[account]\n",
-	    "t.conf:1: section: unknown section [account] (known: general, account NAME, delivery)",
+	    "t.conf:1: section: unknown section [account] (known: general, account NAME, delivery, ui)",
 	    "account without a name");
 	refused("[account a/b]\n",
 	    "t.conf:1: section: 'a/b' is not an account name (letters, digits, - _ .)",
@@ -325,6 +325,71 @@ main(void)
 		unlink(path);
 		rmdir(dir);
 	}
+
+	/* [ui]: the client's settings. */
+	rc = parse("");
+	STREQ(c.ui.default_query, "tag:inbox", "[ui] default_query is tag:inbox");
+	OK(c.ui.html_command == NULL && c.ui.nsearches == 0 && c.ui.nbinds == 0 &&
+	    c.ui.ncolors == 0, "[ui] nothing else by default");
+	rc = parse("[ui]\n"
+	    "default_query = tag:inbox and not tag:list\n"
+	    "html_command = lynx -dump -stdin\n"
+	    "search.Inbox = tag:inbox\n"
+	    "search.My lists = tag:list and tag:unread\n"
+	    "bind.index.x = archive\n"
+	    "bind.pager.^F = page_down\n"
+	    "bind.global.equal = sync\n"
+	    "bind.index.. = none\n"
+	    "bind.index.F5 = refresh\n"
+	    "color.unread = yellow default bold\n"
+	    "color.status = color208 blue reverse underline\n"
+	    "color.quote = 6 default\n");
+	OK(rc == 0, "[ui] every key parses (%s)", err.msg);
+	STREQ(c.ui.default_query, "tag:inbox and not tag:list", "default_query");
+	STREQ(c.ui.html_command, "lynx -dump -stdin", "html_command");
+	OK(c.ui.nsearches == 2, "two saved searches, in order");
+	STREQ(c.ui.searches[1].name, "My lists", "a search name with a space");
+	STREQ(c.ui.searches[1].query, "tag:list and tag:unread", "its query");
+	OK(c.ui.nbinds == 5, "five bindings");
+	STREQ(c.ui.binds[1].view, "pager", "bind view");
+	STREQ(c.ui.binds[1].key, "^F", "bind key");
+	STREQ(c.ui.binds[1].action, "page_down", "bind action");
+	STREQ(c.ui.binds[3].key, ".", "bind.index.. binds the dot");
+	OK(c.ui.binds[0].line == 6, "a binding knows its line");
+	OK(c.ui.ncolors == 3 && c.ui.colors[0].fg == 3 && c.ui.colors[0].bg == -1 &&
+	    c.ui.colors[0].attr == PL_ATTR_BOLD, "yellow default bold");
+	OK(c.ui.colors[1].fg == 208 && c.ui.colors[1].bg == 4 &&
+	    c.ui.colors[1].attr == (PL_ATTR_REVERSE | PL_ATTR_UNDERLINE), "color208 blue …");
+	OK(c.ui.colors[2].fg == 6, "a bare colour number");
+	OK(pl_ui_key_valid("a") && pl_ui_key_valid("^U") && pl_ui_key_valid("PgDn") &&
+	    pl_ui_key_valid("F12") && !pl_ui_key_valid("F13") && !pl_ui_key_valid("=") &&
+	    !pl_ui_key_valid("ab") && !pl_ui_key_valid(""), "key names");
+	refused("[ui]\nbind.nowhere.x = quit\n", "t.conf:2: bind.nowhere.x: 'nowhere' is not a "
+	    "view (global index pager searches help compose outbox)", "bind to an unknown view");
+	refused("[ui]\nbind.index.xx = quit\n", "t.conf:2: bind.index.xx: 'xx' is not a key "
+	    "name (a character, ^X, Enter, Space, Up, PgDn, F1…; see paloma.conf(5))",
+	    "bind an unknown key");
+	refused("[ui]\nbind.index.x = fly\n", "t.conf:2: bind.index.x: 'fly' is not an action "
+	    "(see paloma.conf(5))", "bind to an unknown action");
+	refused("[ui]\nbind.index = quit\n", "t.conf:2: bind.index: is not bind.VIEW.KEY",
+	    "bind without a key");
+	refused("[ui]\ncolor.sky = red blue\n", "t.conf:2: color.sky: 'sky' is not a colour "
+	    "object (see paloma.conf(5))", "an unknown colour object");
+	refused("[ui]\ncolor.unread = red\n", "t.conf:2: color.unread: 'red' is not "
+	    "FOREGROUND BACKGROUND [ATTRIBUTE…]", "a colour without a background");
+	refused("[ui]\ncolor.unread = red pink\n", "t.conf:2: color.unread: 'pink' is not a "
+	    "colour (black red green yellow blue magenta cyan white default colorN)",
+	    "an unknown colour");
+	refused("[ui]\ncolor.unread = red blue shiny\n", "t.conf:2: color.unread: 'shiny' is "
+	    "not an attribute (bold underline reverse dim standout blink italic)",
+	    "an unknown attribute");
+	refused("[ui]\nsearch.A = x\nsearch.A = y\n", "t.conf:3: search.A: set twice in the "
+	    "same section", "a search given twice");
+	refused("[ui]\nsearch.A =\n", "t.conf:2: search.A: empty query (use * for every "
+	    "message)", "an empty search");
+	refused("[ui]\nsidebar = yes\n", "t.conf:2: sidebar: unknown key in [ui] "
+	    "(default_query, html_command, search.NAME, bind.VIEW.KEY, color.OBJECT)",
+	    "an unknown [ui] key");
 
 	pl_config_free(&c);
 	return tap_done();
