@@ -55,7 +55,7 @@ enum pl_tls_policy { PL_TLS_OPPORTUNISTIC, PL_TLS_REQUIRED };
 	X(next_message) X(prev_message) X(next_unread) X(headers) X(save_attachment) \
 	X(open_attachment) X(compose) X(reply) X(reply_all) X(forward) X(outbox) \
 	X(send) X(edit) X(attach) X(detach) X(postpone) X(abort) X(edit_from) X(edit_to) \
-	X(edit_cc) X(edit_subject) X(retry) X(cancel) X(redraw)
+	X(edit_cc) X(edit_subject) X(retry) X(cancel) X(redraw) X(original)
 #define PL_UI_COLORS(X) \
 	X(normal) X(title) X(status) X(error) X(selected) X(unread) X(date) X(authors) \
 	X(subject) X(count) X(tags) X(header) X(quote) X(attachment) X(auth) X(note) \

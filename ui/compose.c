@@ -38,6 +38,8 @@ struct cview {
 	char path[PATH_MAX];	/* the draft file */
 	char fwd[PATH_MAX];	/* a private copy of a message forwarded as attachment */
 	int sel;		/* the selected attachment */
+	char *orig_id;		/* the original's Message-ID (no <>), for reply/forward */
+	const char *orig_tag;	/* "replied" or "passed" once this is sent */
 };
 
 static const struct ui_keydef compose_keys[] = {
@@ -198,6 +200,16 @@ do_send(struct ui *ui, struct cview *c)
 	st = run_send(ui, &msg, &out);
 	buf_free(&msg);
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		/* The original is now answered (R) or forwarded (P); the next
+		 * sync tells the server.  Tagged first: ui_tag sets its own
+		 * status line, the send's result goes over it. */
+		if (c->orig_id && c->orig_tag) {
+			const char *add[] = { c->orig_tag, NULL };
+			char *q = ui_query_id("id", c->orig_id);
+
+			ui_tag(ui, q, add, NULL, c->orig_tag);
+			free(q);
+		}
 		ui_status(ui, "%s (o: outbox)", out.len ? first_line(&out) : "queued");
 		buf_free(&out);
 		ui_pop(ui);	/* close_view removes the files */
@@ -466,6 +478,7 @@ close_view(struct ui *ui, struct view *v)
 	struct cview *c = (struct cview *)v;
 
 	(void)ui;
+	free(c->orig_id);
 	if (c->path[0])
 		unlink(c->path);
 	if (c->fwd[0])
@@ -610,6 +623,13 @@ ui_compose(struct ui *ui, enum compose_kind kind, const char *path)
 		if (load_orig(ui, path, &g) < 0) {
 			free(c);
 			return -1;
+		}
+		if (g.o.message_id && g.o.message_id[0] == '<') {
+			size_t n = strlen(g.o.message_id);
+
+			if (n > 2 && g.o.message_id[n - 1] == '>')
+				c->orig_id = xstrndup(g.o.message_id + 1, n - 2);
+			c->orig_tag = kind == COMPOSE_FORWARD ? "passed" : "replied";
 		}
 		if (kind == COMPOSE_FORWARD) {
 			char ans[16];

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "addr.h"
 #include "mime.h"
+#include "outbox.h"
+#include "queue.h"
 #include "paths.h"
 #include "ui.h"
 
@@ -30,6 +33,12 @@ struct pager {
 	int rendered, all_headers;
 	struct line *lines;
 	size_t nlines, first;
+	/* A message sent from one of the accounts: what became of each
+	 * recipient ("Delivery: …" lines, with the state's colour). */
+	char **dlines;
+	enum ui_color *dcolor;
+	size_t ndlines;
+	char *about;		/* a report: the Message-ID of the mail it is about */
 };
 
 static const struct ui_keydef pager_keys[] = {
@@ -42,7 +51,7 @@ static const struct ui_keydef pager_keys[] = {
 	{ "a", UI_A_archive }, { "d", UI_A_delete }, { "F", UI_A_flag },
 	{ "N", UI_A_toggle_unread }, { "u", UI_A_undo }, { "r", UI_A_reply },
 	{ "R", UI_A_reply_all }, { "f", UI_A_forward }, { "Left", UI_A_back },
-	{ NULL, UI_A_none },
+	{ "L", UI_A_original }, { NULL, UI_A_none },
 };
 
 static char tmpdir[4096];
@@ -132,6 +141,14 @@ layout(struct ui *u, struct pager *p)
 			snprintf(line, sizeof line, "Auth: %s", p->r.auth);
 			wrap(p, line, strlen(line), width, UI_C_auth);
 		}
+		if (ln + 1 == p->r.header_lines) {
+			for (size_t i = 0; i < p->ndlines; i++)
+				wrap(p, p->dlines[i], strlen(p->dlines[i]), width, p->dcolor[i]);
+			if (p->about) {
+				snprintf(line, sizeof line, "About: %s (L opens it)", p->about);
+				wrap(p, line, strlen(line), width, UI_C_note);
+			}
+		}
 		if (e == end)
 			break;
 	}
@@ -147,6 +164,121 @@ layout(struct ui *u, struct pager *p)
 			wrap(p, line, strlen(line), width, UI_C_attachment);
 		}
 	}
+}
+
+static void
+clear_delivery(struct pager *p)
+{
+	for (size_t i = 0; i < p->ndlines; i++)
+		free(p->dlines[i]);
+	free(p->dlines);
+	free(p->dcolor);
+	free(p->about);
+	p->dlines = NULL;
+	p->dcolor = NULL;
+	p->ndlines = 0;
+	p->about = NULL;
+}
+
+static enum ui_color
+state_color(enum pl_rcpt_state st)
+{
+	switch (st) {
+	case PL_RCPT_DELIVERED: return UI_C_delivered;
+	case PL_RCPT_DEFERRED: return UI_C_deferred;
+	case PL_RCPT_FAILED:
+	case PL_RCPT_BOUNCED: return UI_C_bounced;
+	default: return UI_C_queued;
+	}
+}
+
+/* 1 when one of the addresses in a From field is an account's. */
+static int
+from_me(const struct pl_config *c, const char *from)
+{
+	struct pl_addrlist l = { 0 };
+	struct pl_err e;
+	int mine = 0;
+
+	if (from == NULL || pl_addr_parse_list(from, &l, &e) < 0)
+		return 0;
+	for (size_t i = 0; i < l.n && !mine; i++)
+		mine = pl_config_find_address(c, l.v[i].mailbox) != NULL;
+	pl_addrlist_free(&l);
+	return mine;
+}
+
+/* For mail the user sent: each recipient's fate from the queue (entries
+ * and the last 7 days of done/), the line the outbox shows. */
+static void
+find_delivery(struct ui *u, struct pager *p)
+{
+	struct pl_outbox_msg *m = NULL;
+	struct pl_err e;
+	size_t n = 0;
+	int64_t now = pl_now();
+
+	if (p->r.message_id == NULL || !from_me(u->cfg, p->r.from))
+		return;
+	if (pl_outbox_load(pl_queue_dir(), now - 7 * 86400, &m, &n, &e) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct pl_envelope *env = &m[i].env;
+
+		if (env->message_id == NULL || strcmp(env->message_id, p->r.message_id))
+			continue;
+		p->dlines = xcalloc(env->nrcpt, sizeof *p->dlines);
+		p->dcolor = xcalloc(env->nrcpt, sizeof *p->dcolor);
+		for (size_t k = 0; k < env->nrcpt; k++) {
+			struct buf b = { 0 };
+
+			buf_printf(&b, "Delivery: <%s> ", env->rcpt[k].addr);
+			pl_outbox_rcpt_line(&env->rcpt[k], m[i].tls ? m[i].tls[k] : NULL, now, &b);
+			p->dcolor[k] = state_color(env->rcpt[k].state);
+			p->dlines[k] = buf_steal(&b);
+		}
+		p->ndlines = env->nrcpt;
+		break;
+	}
+	pl_outbox_free(m, n);
+}
+
+/* A delivery report quotes the header of the mail it is about: the first
+ * Message-ID line of the body (after the report's own header block). */
+static void
+find_about(struct pager *p)
+{
+	const char *s = p->r.text, *end = p->r.text + p->r.len;
+	size_t ln = 0;
+
+	if (p->r.message_id == NULL)
+		return;
+	for (; s < end; ln++) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+		size_t len = e ? (size_t)(e - s) : (size_t)(end - s);
+
+		if (ln >= p->r.header_lines && len > 12 && !ascii_ncasecmp(s, "Message-ID:", 11)) {
+			char *id = xstrndup(s + 11, len - 11);
+			char *t = trim(id);
+
+			if (*t == '<' && t[strlen(t) - 1] == '>' && strcmp(t, p->r.message_id))
+				p->about = xstrdup(t);
+			free(id);
+			return;
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+}
+
+static int
+is_report(const struct pl_tmsg *m)
+{
+	for (char **t = m->tags; t && *t; t++)
+		if (!strcmp(*t, "bounce"))
+			return 1;
+	return 0;
 }
 
 static void
@@ -171,6 +303,10 @@ render(struct ui *u, struct pager *p)
 		p->r.len = sizeof fail - 1;
 	}
 	p->rendered = 1;
+	clear_delivery(p);
+	find_delivery(u, p);
+	if (is_report(&p->m[p->cur]))
+		find_about(p);
 	layout(u, p);
 }
 
@@ -501,6 +637,20 @@ pager_action(struct ui *u, struct view *v, enum ui_action a)
 		p->all_headers = !p->all_headers;
 		render(u, p);
 		return 1;
+	case UI_A_original:
+		if (p->about == NULL) {
+			ui_status(u, "this message is not a report about another one");
+			return 1;
+		} else {
+			/* id: takes the Message-ID without its angle brackets. */
+			char *id = xstrndup(p->about + 1, strlen(p->about) - 2);
+			char *q = ui_query_id("id", id);
+
+			ui_index_open(u, q);
+			free(q);
+			free(id);
+		}
+		return 1;
 	case UI_A_save_attachment: save_attachment(u, p); return 1;
 	case UI_A_open_attachment: open_attachment(u, p); return 1;
 	case UI_A_reply: ui_compose(u, COMPOSE_REPLY, p->m[p->cur].path); return 1;
@@ -539,6 +689,7 @@ pager_close(struct ui *u, struct view *v)
 	if (p->rendered)
 		pl_rendered_free(&p->r);
 	clear_lines(p);
+	clear_delivery(p);
 	pl_tmsgs_free(p->m, p->n);
 	free(p->thread);
 	free(p);
