@@ -182,6 +182,10 @@ load_one(struct pl_query *q, notmuch_thread_t *th)
 	t->newest = notmuch_thread_get_newest_date(th);
 	s = notmuch_thread_get_authors(th);
 	t->authors = xstrdup(s ? s : "");
+	/* notmuch separates the matching authors from the others with '|':
+	 * for the reader it is one list. */
+	for (char *p = t->authors; (p = strchr(p, '|')) != NULL; p++)
+		*p = ',';
 	s = notmuch_thread_get_subject(th);
 	t->subject = xstrdup(s ? s : "");
 	t->matched = notmuch_thread_get_matched_messages(th);

@@ -23,7 +23,7 @@
 struct pl_thread {
 	char *id;		/* notmuch thread id, for "thread:ID" */
 	time_t newest;		/* date of its newest matching message */
-	char *authors;		/* UTF-8, as notmuch gives them ("Ann, Bob| Carl") */
+	char *authors;		/* UTF-8, matching authors first ("Ann, Bob, Carl") */
 	char *subject;		/* UTF-8, decoded */
 	int matched, total;	/* messages matching the query / in the thread */
 	char **tags;		/* sorted, NULL-terminated */
