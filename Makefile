@@ -187,6 +187,8 @@ bench-deliver: all
 	bench/deliver
 bench-sync: all
 	bench/sync
+bench-tui: all
+	bench/tui
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -209,7 +211,7 @@ install-sendmail: install
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all units deps check check-quick demo bench-enqueue bench-deliver bench-sync install install-sendmail clean
+.PHONY: all units deps check check-quick demo bench-enqueue bench-deliver bench-sync bench-tui install install-sendmail clean
 
 # Fuzzing (clang's libFuzzer with ASan and UBSan): one target per parser of
 # untrusted input, tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/TARGET/.
