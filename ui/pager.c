@@ -483,7 +483,7 @@ cleanup_tmp(void)
 static void
 open_attachment(struct ui *u, struct pager *p)
 {
-	char path[4700], arg[5000], name[512];
+	char path[4700], arg[5000], name[512], type[128];
 	struct pl_err e;
 	int i;
 
@@ -500,7 +500,20 @@ open_attachment(struct ui *u, struct pager *p)
 		}
 		atexit(cleanup_tmp);
 	}
+	/* run-mailcap puts the file name (%s) and the type (%t) into a
+	 * command line for the shell: both come from the message, so only
+	 * plain characters are kept. */
 	att_name(&p->r.att[i], name, sizeof name);
+	for (char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+			*c = '_';
+	if (name[0] == '-' || name[0] == '.')
+		name[0] = '_';
+	snprintf(type, sizeof type, "%s", p->r.att[i].type);
+	if (strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789/.+-") != strlen(type) ||
+	    strchr(type, '/') == NULL)
+		snprintf(type, sizeof type, "application/octet-stream");
 	snprintf(path, sizeof path, "%s/%d-%s", tmpdir, p->r.att[i].id, name);
 	unlink(path);
 	if (pl_mime_save(p->m[p->cur].path, p->r.att[i].id, path, &e) < 0) {
@@ -508,12 +521,12 @@ open_attachment(struct ui *u, struct pager *p)
 		return;
 	}
 	/* TYPE:FILE tells run-mailcap the type; no shell sees the name. */
-	snprintf(arg, sizeof arg, "%s:%s", p->r.att[i].type, path);
+	snprintf(arg, sizeof arg, "%s:%s", type, path);
 	{
 		char *argv[] = { "run-mailcap", "--action=view", arg, NULL };
 		int st = ui_run(u, argv, 0);
 		if (st > 0 && u->msg[0] == '\0')
-			ui_error(u, "run-mailcap found no viewer for %s", p->r.att[i].type);
+			ui_error(u, "run-mailcap found no viewer for %s", type);
 	}
 }
 
