@@ -1,6 +1,6 @@
 /* sync_main.c — `paloma sync`: reads the accounts' mail in.
  *
- *   paloma-sync [-c FILE] [-q] [ACCOUNT…]
+ *   paloma-sync [-c FILE] [-q] [--progress] [ACCOUNT…]
  *   paloma-sync [-c FILE] --idle ACCOUNT [--timeout SECONDS]
  *
  * The first form syncs the named accounts (default: every account with an
@@ -9,7 +9,10 @@
  * thread beside it.  An account that fails does not stop the others; the
  * exit status is the first failure's (sysexits), else 0.  On a terminal a
  * progress line shows the folder, messages done/total, bytes, rate and time
- * left; a summary line per account follows unless -q.
+ * left; a summary line per account follows unless -q.  --progress writes
+ * the same figures as lines on standard error, terminal or not:
+ *   progress ACCOUNT FOLDER DONE/TOTAL BYTES/TOTAL_BYTES
+ * (the client shows them in its status line while it syncs).
  *
  * The second form is for the daemon: it waits on the account's INBOX with
  * IMAP IDLE and exits 0 when new mail arrived, 2 when the time ran out,
@@ -38,6 +41,7 @@
 struct run {
 	int quiet;
 	int tty;		/* stderr is a terminal: progress line */
+	int lines;		/* --progress: progress as lines, for a program */
 	int shown;		/* a progress line is on screen */
 	const char *account;
 	double folder_start;	/* monotonic seconds when the folder began */
@@ -84,6 +88,15 @@ progress(struct pl_sync *s, const char *folder, unsigned long done, unsigned lon
 	double t = now_s(), el;
 	char b[32], tb[32], left[32] = "";
 
+	if (r->lines) {
+		if (done != 0 && done < total && t - r->last_draw < 0.2)
+			return;
+		r->last_draw = t;
+		fprintf(stderr, "progress %s %s %lu/%lu %llu/%llu\n", r->account, folder, done,
+		    total, done_bytes, total_bytes);
+		fflush(stderr);
+		return;
+	}
 	if (!r->tty || r->quiet)
 		return;
 	if (done == 0)
@@ -228,7 +241,7 @@ idle_account(const struct pl_config *cfg, const struct pl_account *a, long timeo
 static int
 usage(void)
 {
-	fputs("usage: paloma [-c FILE] sync [-q] [ACCOUNT…]\n"
+	fputs("usage: paloma [-c FILE] sync [-q] [--progress] [ACCOUNT…]\n"
 	    "       paloma [-c FILE] sync --idle ACCOUNT [--timeout SECONDS]\n", stderr);
 	return EX_USAGE;
 }
@@ -251,6 +264,8 @@ main(int argc, char **argv)
 			config_path = argv[++i];
 		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
 			r.quiet = 1;
+		} else if (!strcmp(argv[i], "--progress")) {
+			r.lines = 1;
 		} else if (!strcmp(argv[i], "--idle") && i + 1 < argc) {
 			idle = argv[++i];
 		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {

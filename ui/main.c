@@ -238,7 +238,7 @@ void
 ui_sync_start(struct ui *u)
 {
 	char path[4400];
-	char *argv[6];
+	char *argv[7];
 	int fd[2], n = 0, null;
 	pid_t pid;
 
@@ -257,6 +257,7 @@ ui_sync_start(struct ui *u)
 		argv[n++] = (char *)u->config_path;
 	}
 	argv[n++] = "-q";
+	argv[n++] = "--progress";
 	argv[n] = NULL;
 	if ((pid = fork()) < 0) {
 		ui_error(u, "cannot start a sync: %s", strerror(errno));
@@ -280,23 +281,46 @@ ui_sync_start(struct ui *u)
 	u->sync_pid = pid;
 	u->sync_fd = fd[0];
 	u->sync_last[0] = '\0';
+	u->sync_part[0] = '\0';
 	ui_status(u, "syncing…");
 }
 
-/* Keeps the last non-empty line the sync wrote. */
+/* Shows the sync's progress lines ("progress ACCOUNT FOLDER 120/300
+ * BYTES/TOTAL") in the message line and keeps the last other line (an
+ * error) for the end.  A read may end mid-line: the rest waits in
+ * sync_part. */
 static void
 sync_read(struct ui *u)
 {
 	char buf[2048];
 	ssize_t n;
 
-	while ((n = read(u->sync_fd, buf, sizeof buf - 1)) > 0) {
-		char *line, *save = NULL;
+	while ((n = read(u->sync_fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			size_t k = strlen(u->sync_part);
+			char acct[128], folder[512];
+			unsigned long done, total;
+			unsigned long long b, tb;
 
-		buf[n] = '\0';
-		for (line = strtok_r(buf, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-			if (*trim(line))
-				snprintf(u->sync_last, sizeof u->sync_last, "%s", line);
+			if (buf[i] != '\n' && buf[i] != '\r') {
+				if (k + 1 < sizeof u->sync_part) {
+					u->sync_part[k] = buf[i];
+					u->sync_part[k + 1] = '\0';
+				}
+				continue;
+			}
+			if (sscanf(u->sync_part, "progress %127s %511s %lu/%lu %llu/%llu", acct, folder,
+			    &done, &total, &b, &tb) == 6) {
+				if (total > 0)
+					ui_status(u, "syncing %s %s: %lu of %lu (%llu KB of %llu)…", acct,
+					    folder, done, total, b / 1024, tb / 1024);
+				else
+					ui_status(u, "syncing %s %s…", acct, folder);
+			} else if (*trim(u->sync_part)) {
+				snprintf(u->sync_last, sizeof u->sync_last, "%s", u->sync_part);
+			}
+			u->sync_part[0] = '\0';
+		}
 	}
 }
 

@@ -83,6 +83,7 @@ struct ui {
 	pid_t sync_pid;
 	int sync_fd;
 	char sync_last[512];
+	char sync_part[1024];	/* a line of the sync's output not ended yet */
 	int tty_err;		/* the terminal, for programs run by ui_run */
 };
 
