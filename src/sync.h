@@ -78,6 +78,15 @@ void pl_ix_journal(const struct pl_ix_done *d);
  * of work items that failed; e holds the first failure. */
 size_t pl_ix_stop(struct pl_ix *ix, struct pl_err *e);
 
+/* notmuch's flag mapping has no T: adds or removes T in the names of m's
+ * files as its "deleted" tag says, and tells the database (db, open for
+ * writing, of the maildir root) the new names.  For the indexer's local
+ * pass and the client's tag changes. */
+struct _notmuch_database;
+struct _notmuch_message;
+int pl_ix_deleted_to_names(struct _notmuch_database *db, struct _notmuch_message *m,
+    const char *root, struct pl_err *e);
+
 /* ---- One run ---- */
 
 struct pl_sync_stats {

@@ -632,10 +632,8 @@ save_revision(const char *state_dir, const char *uuid, unsigned long rev, struct
 	return pl_write_durable(state_dir, "revision", line, (size_t)n, e);
 }
 
-/* Adds or removes T in the names of m's files as its "deleted" tag says,
- * and tells the database the new names. */
-static int
-deleted_to_names(notmuch_database_t *db, notmuch_message_t *m, const char *root,
+int
+pl_ix_deleted_to_names(notmuch_database_t *db, notmuch_message_t *m, const char *root,
     struct pl_err *e)
 {
 	notmuch_filenames_t *fn;
@@ -769,7 +767,7 @@ apply_local(const struct pl_sync *s, const char *qs, char *uuid_out, size_t uuid
 			notmuch_message_destroy(m);
 			goto fail;
 		}
-		rc = deleted_to_names(db, m, root, e);
+		rc = pl_ix_deleted_to_names(db, m, root, e);
 		notmuch_message_destroy(m);
 	}
 	notmuch_query_destroy(q);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "index.h"
+#include "sync.h"
 #include "syncstate.h"
 
 struct pl_query {
@@ -438,93 +439,6 @@ pl_db_stamp(const char *db_path)
 
 /* ---- Tag changes ---------------------------------------------------- */
 
-/* The base name of a file in <folder>/cur or <folder>/new, and which. */
-static const char *
-maildir_base(const char *path, int *in_new)
-{
-	const char *b = strrchr(path, '/'), *d;
-
-	if (b == NULL || b == path)
-		return NULL;
-	for (d = b - 1; d > path && d[-1] != '/'; d--)
-		;
-	if (b - d != 3 || (memcmp(d, "cur", 3) && memcmp(d, "new", 3)))
-		return NULL;
-	*in_new = d[0] == 'n';
-	return b + 1;
-}
-
-/* notmuch's flag mapping has no T (its "deleted" has no letter): the
- * names get T as the tag says, the way sync_ix.c reads them back.  -1: a
- * name that says nothing (not in a maildir, or in cur/ without ":2,"). */
-static int
-name_has_t(const char *path)
-{
-	const char *b, *info;
-	int in_new;
-
-	if ((b = maildir_base(path, &in_new)) == NULL)
-		return -1;
-	if ((info = strstr(b, ":2,")) == NULL)
-		return in_new ? 0 : -1;
-	return strchr(info + 3, 'T') != NULL;
-}
-
-static int
-deleted_to_names(notmuch_database_t *db, notmuch_message_t *m, const char *root,
-    struct pl_err *e)
-{
-	notmuch_filenames_t *fn;
-	char **names = NULL, newname[4096], newpath[8192];
-	size_t n = 0;
-	int want, rc = 0;
-	char **tags = tags_list(notmuch_message_get_tags(m));
-
-	want = has(tags, "deleted");
-	free_list(tags);
-	/* Copied first: each rename changes the message's list of files. */
-	for (fn = notmuch_message_get_filenames(m); notmuch_filenames_valid(fn);
-	    notmuch_filenames_move_to_next(fn)) {
-		const char *f = notmuch_filenames_get(fn);
-		int h = name_has_t(f);
-
-		if (h < 0 || h == want)
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof *names);
-		names[n++] = xstrdup(f);
-	}
-	notmuch_filenames_destroy(fn);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const char *f = names[i], *b, *info;
-		notmuch_status_t st;
-		unsigned flags;
-		int in_new;
-
-		b = maildir_base(f, &in_new);
-		info = strstr(b, ":2,");
-		flags = info ? pl_flags_parse(info + 3) : 0;
-		flags = want ? flags | PL_FL_T : flags & ~(unsigned)PL_FL_T;
-		pl_mfile_rename(newname, sizeof newname, b, flags);
-		snprintf(newpath, sizeof newpath, "%.*scur/%s", (int)(b - f - 4), f, newname);
-		if (renameat2(AT_FDCWD, f, AT_FDCWD, newpath, RENAME_NOREPLACE) < 0) {
-			if (errno == ENOENT)	/* gone meanwhile (a sync moved it) */
-				continue;
-			rc = pl_errf(e, EX_IOERR, "cannot rename %s to %s: %s", f, newpath,
-			    strerror(errno));
-			break;
-		}
-		st = notmuch_database_index_file(db, newpath, NULL, NULL);
-		if (st == NOTMUCH_STATUS_SUCCESS || st == NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
-			st = notmuch_database_remove_message(db, f);
-		if (st != NOTMUCH_STATUS_SUCCESS && st != NOTMUCH_STATUS_DUPLICATE_MESSAGE_ID)
-			rc = nm_fail(e, EX_IOERR, db, st, "cannot record a renamed file", root);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
-}
-
 static int
 check_tags(const char *const *v, struct pl_err *e)
 {
@@ -580,7 +494,7 @@ retag(notmuch_database_t *db, notmuch_message_t *m, const char *const *add,
 		/* D F P R S by notmuch, then T ourselves. */
 		st = notmuch_message_tags_to_maildir_flags(m);
 		if (st == NOTMUCH_STATUS_SUCCESS && *rc == 0)
-			*rc = deleted_to_names(db, m, root, e);
+			*rc = pl_ix_deleted_to_names(db, m, root, e);
 	}
 	if (na + nr > 0)
 		ch->id = xstrdup(notmuch_message_get_message_id(m));
