@@ -6,6 +6,7 @@
  * names the file, the line and the key, and is EX_CONFIG. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -47,6 +48,9 @@ set_defaults(struct pl_config *c)
 	c->max_message_size = 35LL * 1024 * 1024;
 	c->tls = PL_TLS_OPPORTUNISTIC;
 	c->autostart = 1;
+	c->mta_sts = 1;
+	c->dane = 1;
+	c->mta_sts_port = 443;
 	c->timeout_connect = 30;
 	c->timeout_greeting = 300;
 	c->timeout_command = 300;
@@ -86,7 +90,11 @@ struct ctx {
 	/* the current account's keys that are checked together at its end */
 	int tls_line, tls_none, folders_line, pop3_delete_line, fetch_line, sent_folder_line;
 	const char *sent_key;	/* the key that set sent_folder_line */
+	int dkim_line, transport_line;
 	const char *fetch_key;	/* first key that needs a server, for messages */
+	const char *auth_key;	/* first login key (user, password_command…) */
+	int auth_line;
+	int dnsbl_set;		/* dnsbl = given: no default zones */
 };
 
 static int
@@ -329,6 +337,108 @@ parse_tags(struct ctx *x, const char *v)
 	return 0;
 }
 
+/* relay = / fallback_relay = smtps://host[:port] or smtp://host[:port]. */
+static int
+parse_relay(struct ctx *x, const char *v, struct pl_relay *r)
+{
+	const char *p = v, *h, *he;
+	static const char fmt[] = "'%s' is not smtps://host[:port] or smtp://host[:port]";
+	long port = 0;
+
+	if (strchr(v, '@'))
+		return bad(x, "'%s': give the user name with relay_user =, not in the URL", v);
+	if (!strncmp(p, "smtps://", 8))
+		r->implicit_tls = 1, p += 8;
+	else if (!strncmp(p, "smtp://", 7))
+		r->implicit_tls = 0, p += 7;
+	else
+		return bad(x, fmt, v);
+	if (*p == '[') {
+		h = ++p;
+		he = strchr(p, ']');
+		if (he == NULL || he == h || strspn(h, "0123456789abcdefABCDEF:.") != (size_t)(he - h))
+			return bad(x, fmt, v);
+		p = he + 1;
+	} else {
+		h = p;
+		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+		he = p;
+		if (he == h || *h == '.' || *h == '-')
+			return bad(x, fmt, v);
+	}
+	if (*p == ':') {
+		char *end;
+
+		errno = 0;
+		port = strtol(p + 1, &end, 10);
+		if (errno || end == p + 1 || p[1] < '0' || p[1] > '9' || port < 1 || port > 65535)
+			return bad(x, fmt, v);
+		p = end;
+	}
+	if (*p == '/')
+		p++;
+	if (*p != '\0')
+		return bad(x, fmt, v);
+	free(r->host);
+	r->host = xstrndup(h, (size_t)(he - h));
+	r->port = port ? (int)port : r->implicit_tls ? 465 : 587;
+	return 0;
+}
+
+/* The account's sending keys: DKIM and the transport. */
+static int
+account_send_key(struct ctx *x, const char *k, const char *v)
+{
+	struct pl_account *a = x->acct;
+
+	if (!strcmp(k, "dkim_key")) {
+		char *path = pl_expand_home(v);
+
+		if (path[0] != '/') {
+			free(path);
+			return bad(x, "'%s' is not an absolute path (or ~/…)", v);
+		}
+		free(a->dkim_key);
+		a->dkim_key = path;
+		x->dkim_line = x->line;
+		return 0;
+	}
+	if (!strcmp(k, "dkim_selector")) {
+		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_.") != strlen(v) || *v == '.' || *v == '-')
+			return bad(x, "'%s' is not a selector (letters, digits, - _ .)", v);
+		return set_str(&a->dkim_selector, v);
+	}
+	if (!strcmp(k, "dkim_domain")) {
+		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-.") != strlen(v) || *v == '.' || *v == '-')
+			return bad(x, "'%s' is not a domain name", v);
+		set_str(&a->dkim_domain, v);
+		ascii_lower(a->dkim_domain);
+		return 0;
+	}
+	if (!strcmp(k, "transport")) {
+		if (!strcmp(v, "direct"))
+			a->transport = PL_TRANSPORT_DIRECT;
+		else if (!strcmp(v, "relay"))
+			a->transport = PL_TRANSPORT_RELAY;
+		else
+			return bad(x, "'%s' is not direct or relay", v);
+		x->transport_line = x->line;
+		return 0;
+	}
+	if (!strcmp(k, "relay"))
+		return parse_relay(x, v, &a->relay);
+	if (!strcmp(k, "fallback_relay"))
+		return parse_relay(x, v, &a->fallback_relay);
+	if (!strcmp(k, "relay_user")) {
+		if (*v == '\0')
+			return bad(x, "%s", "empty user name");
+		return set_str(&a->relay_user, v);
+	}
+	return 1;
+}
+
 /* Keys that only mean something with imap = or pop3 =. */
 static const char *const fetch_keys[] = {
 	"user", "password_command", "oauth2_token_command", "folders", "ca_file", "tls",
@@ -340,11 +450,20 @@ account_fetch_key(struct ctx *x, const char *k, const char *v)
 {
 	struct pl_account *a = x->acct;
 
-	for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++)
-		if (!strcmp(k, fetch_keys[i]) && x->fetch_key == NULL) {
+	for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++) {
+		/* The login keys also serve a relay: checked at the end. */
+		int login = i < 3;
+
+		if (strcmp(k, fetch_keys[i]))
+			continue;
+		if (login && x->auth_key == NULL) {
+			x->auth_key = fetch_keys[i];
+			x->auth_line = x->line;
+		} else if (!login && x->fetch_key == NULL) {
 			x->fetch_key = fetch_keys[i];
 			x->fetch_line = x->line;
 		}
+	}
 	if (!strcmp(k, "imap") || !strcmp(k, "pop3"))
 		return parse_url(x, k, v);
 	if (!strcmp(k, "user")) {
@@ -407,6 +526,16 @@ end_account(struct ctx *x)
 		x->line = x->fetch_line;
 		x->key = x->fetch_key;
 		rc = bad(x, "%s", "needs imap = or pop3 = in the same account");
+	} else if (a->proto == PL_FETCH_NONE && x->auth_key && a->relay.host == NULL &&
+	    a->fallback_relay.host == NULL) {
+		x->line = x->auth_line;
+		x->key = x->auth_key;
+		rc = bad(x, "%s", "needs imap =, pop3 =, relay = or fallback_relay = in the same account");
+	} else if ((a->relay.host || a->fallback_relay.host) && a->user == NULL &&
+	    a->relay_user == NULL && (a->password_command || a->oauth2_token_command)) {
+		x->line = a->line;
+		x->key = "relay_user";
+		rc = bad(x, "account '%s' logs in to its relay but has no relay_user or user", a->name);
 	} else if (a->proto != PL_FETCH_NONE && a->user == NULL) {
 		x->line = a->line;
 		x->key = "user";
@@ -428,6 +557,19 @@ end_account(struct ctx *x)
 		x->key = x->sent_key;
 		rc = bad(x, "%s", "is for imap accounts: POP3 has no sent folder");
 	}
+	if (rc == 0 && a->dkim_key && a->dkim_selector == NULL) {
+		x->line = x->dkim_line;
+		x->key = "dkim_key";
+		rc = bad(x, "%s", "needs dkim_selector = in the same account");
+	} else if (rc == 0 && a->dkim_selector && a->dkim_key == NULL) {
+		x->line = a->line;
+		x->key = "dkim_selector";
+		rc = bad(x, "account '%s' has a dkim_selector but no dkim_key", a->name);
+	} else if (rc == 0 && a->transport == PL_TRANSPORT_RELAY && a->relay.host == NULL) {
+		x->line = x->transport_line;
+		x->key = "transport";
+		rc = bad(x, "%s", "relay needs relay = smtps://host or smtp://host in the same account");
+	}
 	if (rc < 0)
 		return rc;
 	if (x->tls_none)
@@ -439,7 +581,9 @@ end_account(struct ctx *x)
 	}
 	x->tls_line = x->tls_none = x->folders_line = 0;
 	x->pop3_delete_line = x->fetch_line = x->sent_folder_line = 0;
-	x->fetch_key = NULL;
+	x->dkim_line = x->transport_line = 0;
+	x->fetch_key = x->auth_key = NULL;
+	x->auth_line = 0;
 	x->acct = NULL;
 	return 0;
 }
@@ -464,6 +608,8 @@ account_key(struct ctx *x, const char *k, const char *v)
 		return set_str(&a->display_name, v);
 	if (!strcmp(k, "default"))
 		return parse_bool(x, v, &a->is_default);
+	if ((rc = account_send_key(x, k, v)) <= 0)
+		return rc;
 	if ((rc = account_fetch_key(x, k, v)) <= 0)
 		return rc;
 	return bad(x, "%s", "unknown key in [account]");
@@ -509,6 +655,44 @@ check_servers(struct ctx *x, const char *v)
 	return 0;
 }
 
+static void
+free_dnsbl(struct pl_config *c)
+{
+	for (size_t i = 0; i < c->ndnsbl; i++)
+		free(c->dnsbl[i]);
+	free(c->dnsbl);
+	c->dnsbl = NULL;
+	c->ndnsbl = 0;
+}
+
+/* DNS blocklist zones, separated by blanks or commas; "none" for none. */
+static int
+parse_dnsbl(struct ctx *x, const char *v)
+{
+	struct pl_config *c = x->c;
+	char *copy = xstrdup(v), *save = NULL;
+
+	free_dnsbl(c);
+	x->dnsbl_set = 1;
+	if (!strcmp(v, "none")) {
+		free(copy);
+		return 0;
+	}
+	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		if (strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+		    strlen(t) || *t == '.' || *t == '-' || !strchr(t, '.')) {
+			free_dnsbl(c);
+			bad(x, "'%s' is not a DNS zone", t);
+			free(copy);
+			return -1;
+		}
+		c->dnsbl = xrealloc(c->dnsbl, (c->ndnsbl + 1) * sizeof *c->dnsbl);
+		c->dnsbl[c->ndnsbl++] = ascii_lower(xstrdup(t));
+	}
+	free(copy);
+	return 0;
+}
+
 static int
 delivery_key(struct ctx *x, const char *k, const char *v)
 {
@@ -549,6 +733,24 @@ delivery_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "autostart"))
 		return parse_bool(x, v, &c->autostart);
+	if (!strcmp(k, "public_ip")) {
+		struct in6_addr a6;
+		struct in_addr a4;
+
+		if (inet_pton(AF_INET, v, &a4) != 1 && inet_pton(AF_INET6, v, &a6) != 1)
+			return bad(x, "'%s' is not an IPv4 or IPv6 address", v);
+		return set_str(&c->public_ip, v);
+	}
+	if (!strcmp(k, "dnsbl"))
+		return parse_dnsbl(x, v);
+	if (!strcmp(k, "mta_sts"))
+		return parse_bool(x, v, &c->mta_sts);
+	if (!strcmp(k, "dane"))
+		return parse_bool(x, v, &c->dane);
+	if (!strcmp(k, "mta_sts_port"))
+		return parse_int(x, v, 1, 65535, &c->mta_sts_port);
+	if (!strcmp(k, "dns_assume_ad"))
+		return parse_bool(x, v, &c->dns_assume_ad);
 	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
 		if (!strcmp(k, timeouts[i].key))
 			return parse_dur(x, v, (long *)((char *)c + timeouts[i].off));
@@ -941,6 +1143,15 @@ pl_config_parse(struct pl_config *c, const char *name, const char *text, struct 
 		pl_config_free(c);
 		return -1;
 	}
+	if (!x.dnsbl_set) {
+		static const char *const zones[] = { "zen.spamhaus.org", "bl.spamcop.net",
+		    "b.barracudacentral.org" };
+
+		c->ndnsbl = sizeof zones / sizeof zones[0];
+		c->dnsbl = xcalloc(c->ndnsbl, sizeof *c->dnsbl);
+		for (size_t i = 0; i < c->ndnsbl; i++)
+			c->dnsbl[i] = xstrdup(zones[i]);
+	}
 	return 0;
 }
 
@@ -993,8 +1204,16 @@ pl_config_free(struct pl_config *c)
 		free_folders(&c->accounts[i]);
 		free_tags(&c->accounts[i]);
 		free(c->accounts[i].sent_folder);
+		free(c->accounts[i].dkim_key);
+		free(c->accounts[i].dkim_selector);
+		free(c->accounts[i].dkim_domain);
+		free(c->accounts[i].relay.host);
+		free(c->accounts[i].fallback_relay.host);
+		free(c->accounts[i].relay_user);
 	}
 	free(c->accounts);
+	free(c->public_ip);
+	free_dnsbl(c);
 	free(c->path);
 	free(c->maildir);
 	free(c->editor);
@@ -1090,6 +1309,43 @@ print_fetch(struct buf *out, const struct pl_account *a)
 	}
 }
 
+static void
+print_relay(struct buf *out, const char *key, const struct pl_relay *r)
+{
+	int v6 = strchr(r->host, ':') != NULL;
+
+	buf_printf(out, "%s = smtp%s://%s%s%s:%d\n", key, r->implicit_tls ? "s" : "",
+	    v6 ? "[" : "", r->host, v6 ? "]" : "", r->port);
+}
+
+/* DKIM and the transport; the login keys when no server printed them. */
+static void
+print_send(struct buf *out, const struct pl_account *a)
+{
+	if (a->proto == PL_FETCH_NONE) {
+		if (a->user)
+			print_val(out, "user", a->user);
+		if (a->password_command)
+			print_val(out, "password_command", a->password_command);
+		if (a->oauth2_token_command)
+			print_val(out, "oauth2_token_command", a->oauth2_token_command);
+	}
+	if (a->dkim_key) {
+		buf_printf(out, "dkim_key = %s\ndkim_selector = %s\n", a->dkim_key,
+		    a->dkim_selector);
+		if (a->dkim_domain)
+			buf_printf(out, "dkim_domain = %s\n", a->dkim_domain);
+	}
+	buf_printf(out, "transport = %s\n", a->transport == PL_TRANSPORT_RELAY ? "relay" :
+	    "direct");
+	if (a->relay.host)
+		print_relay(out, "relay", &a->relay);
+	if (a->fallback_relay.host)
+		print_relay(out, "fallback_relay", &a->fallback_relay);
+	if (a->relay_user)
+		print_val(out, "relay_user", a->relay_user);
+}
+
 void
 pl_config_print(const struct pl_config *c, struct buf *out)
 {
@@ -1112,6 +1368,7 @@ pl_config_print(const struct pl_config *c, struct buf *out)
 		buf_printf(out, "default = %s\n", a->is_default ? "yes" : "no");
 		if (a->proto != PL_FETCH_NONE)
 			print_fetch(out, a);
+		print_send(out, a);
 	}
 	buf_printf(out, "\n[delivery]\nhelo_name = %s\n", c->helo_name);
 	if (c->dns_servers)
@@ -1132,6 +1389,20 @@ pl_config_print(const struct pl_config *c, struct buf *out)
 	buf_printf(out, "max_message_size = %lld\n", c->max_message_size);
 	buf_printf(out, "tls = %s\n", c->tls == PL_TLS_REQUIRED ? "required" : "opportunistic");
 	buf_printf(out, "autostart = %s\n", c->autostart ? "yes" : "no");
+	if (c->public_ip)
+		buf_printf(out, "public_ip = %s\n", c->public_ip);
+	else
+		buf_adds(out, "# public_ip: not set, found from the connection\n");
+	buf_adds(out, "dnsbl =");
+	for (size_t i = 0; i < c->ndnsbl; i++)
+		buf_printf(out, " %s", c->dnsbl[i]);
+	buf_adds(out, c->ndnsbl ? "\n" : " none\n");
+	buf_printf(out, "mta_sts = %s\ndane = %s\n", c->mta_sts ? "yes" : "no",
+	    c->dane ? "yes" : "no");
+	if (c->mta_sts_port != 443)
+		buf_printf(out, "mta_sts_port = %d\n", c->mta_sts_port);
+	if (c->dns_assume_ad)
+		buf_adds(out, "dns_assume_ad = yes\n");
 	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
 		print_dur(out, timeouts[i].key, *(const long *)((const char *)c + timeouts[i].off));
 	ui_print(&c->ui, out);

@@ -12,6 +12,16 @@ enum pl_fetch_proto { PL_FETCH_NONE, PL_FETCH_IMAP, PL_FETCH_POP3 };
  * (STLS) required; PL_FETCH_CLEAR only with `tls = none` and imap://, pop3://. */
 enum pl_fetch_tls { PL_FETCH_TLS, PL_FETCH_STARTTLS, PL_FETCH_CLEAR };
 
+/* How an account's mail leaves: straight to each domain's MX, or through
+ * a submission server (relay = smtps://host[:465] or smtp://host[:587]). */
+enum pl_transport { PL_TRANSPORT_DIRECT, PL_TRANSPORT_RELAY };
+
+struct pl_relay {
+	char *host;		/* NULL: none */
+	int port;		/* 465 for smtps://, 587 for smtp:// unless given */
+	int implicit_tls;	/* smtps://: TLS from the first byte; else STARTTLS, required */
+};
+
 struct pl_account {
 	char *name;		/* from [account NAME] */
 	char *address;		/* addr-spec: me@example.org */
@@ -38,9 +48,19 @@ struct pl_account {
 				 * server's \Sent special-use folder, else "Sent" */
 	char **new_tags;	/* tags for new mail besides inbox and unread */
 	size_t nnew_tags;
+
+	/* Sending. */
+	char *dkim_key;		/* absolute path of the PEM private key, or NULL */
+	char *dkim_selector;	/* required with dkim_key */
+	char *dkim_domain;	/* d=; default: the address's domain */
+	enum pl_transport transport;
+	struct pl_relay relay;		/* transport = relay */
+	struct pl_relay fallback_relay;	/* direct, but this when direct cannot work */
+	char *relay_user;	/* AUTH name; default: user */
 };
 
 enum pl_tls_policy { PL_TLS_OPPORTUNISTIC, PL_TLS_REQUIRED };
+
 
 /* [ui]: the terminal client.  The names below are the words of the config
  * file (bind.VIEW.KEY = ACTION, color.OBJECT = FG BG [ATTR…]); the client
@@ -120,6 +140,17 @@ struct pl_config {
 	long long max_message_size;
 	enum pl_tls_policy tls;
 	int autostart;
+	/* Checks and policies (paloma doctor, MTA-STS, DANE). */
+	char *public_ip;	/* the address mail leaves from, when NAT hides it */
+	char **dnsbl;		/* DNS blocklist zones paloma doctor asks */
+	size_t ndnsbl;
+	int mta_sts;		/* honour MTA-STS policies (RFC 8461) */
+	int dane;		/* honour TLSA records (RFC 7672) on authenticated answers */
+	/* Test-only: the port MTA-STS policies are fetched from (443), and
+	 * whether the resolver's answers count as DNSSEC-authenticated
+	 * without its AD bit (never in real use). */
+	int mta_sts_port;
+	int dns_assume_ad;
 	/* RFC 5321 4.5.3.2 timeouts, seconds */
 	long timeout_connect, timeout_greeting, timeout_command, timeout_mail, timeout_rcpt,
 	    timeout_data_init, timeout_data_block, timeout_data_end;

@@ -254,7 +254,9 @@ main(void)
 	refused("imap = imaps://h\nuser = u\nca_file = ca.pem\n",
 	    "t.conf:5: ca_file: 'ca.pem' is not an absolute path (or ~/…)");
 	refused("name = A\nuser = u\nfolders = INBOX\n",
-	    "t.conf:4: user: needs imap = or pop3 = in the same account");
+	    "t.conf:5: folders: needs imap = or pop3 = in the same account");
+	refused("name = A\nuser = u\n",
+	    "t.conf:4: user: needs imap =, pop3 =, relay = or fallback_relay = in the same account");
 	refused("bounces_to_server = yes\n",
 	    "t.conf:3: bounces_to_server: needs imap = or pop3 = in the same account");
 	refused("pop3 = pop3s://h\nuser = u\nsent_folder = Sent\n",
@@ -267,7 +269,8 @@ main(void)
 	    "t.conf:5: new_tags: a tag has a control character");
 	refused("imap = imaps://h\nuser = u\nimap = imaps://g\n", "t.conf:5: imap: set twice in the same section");
 	rc = parse("[account a]\naddress = a@x.test\nuser = u\n[account b]\naddress = b@x.test\n");
-	OK(rc == -1 && !strcmp(err.msg, "t.conf:3: user: needs imap = or pop3 = in the same account"),
+	OK(rc == -1 && !strcmp(err.msg, "t.conf:3: user: needs imap =, pop3 =, relay = or "
+	    "fallback_relay = in the same account"),
 	    "checked when the next section starts (%s)", err.msg);
 	rc = parse("[general]\nsync_interval = often\n");
 	OK(rc == -1 && err.code == EX_CONFIG, "bad sync_interval refused");
@@ -275,6 +278,55 @@ main(void)
 	    "bad sync_interval: message");
 	rc = parse("[general]\nsync_interval = 0\n");
 	OK(rc == -1, "sync_interval = 0 refused");
+
+	/* Sending: DKIM, the transport, a relay with its own login. */
+	rc = account("dkim_key = /etc/paloma/x.pem\ndkim_selector = s2026\ndkim_domain = X.test\n"
+	    "transport = relay\nrelay = smtps://smtp.x.test\nrelay_user = ann\n"
+	    "password_command = pass x\n");
+	a = &c.accounts[0];
+	OK(rc == 0, "relay account with DKIM parses (%s)", err.msg);
+	STREQ(a->dkim_key, "/etc/paloma/x.pem", "dkim_key");
+	STREQ(a->dkim_selector, "s2026", "dkim_selector");
+	STREQ(a->dkim_domain, "x.test", "dkim_domain in lower case");
+	OK(a->transport == PL_TRANSPORT_RELAY && a->relay.port == 465 && a->relay.implicit_tls,
+	    "smtps:// relay on 465");
+	STREQ(a->relay.host, "smtp.x.test", "relay host");
+	printed("relay = smtps://smtp.x.test:465\n", "relay printed with its port");
+	round_trip("relay account");
+	rc = account("fallback_relay = smtp://[::1]:2587\nuser = u\noauth2_token_command = t\n");
+	a = &c.accounts[0];
+	OK(rc == 0 && a->transport == PL_TRANSPORT_DIRECT && a->fallback_relay.port == 2587 &&
+	    !a->fallback_relay.implicit_tls, "fallback_relay smtp:// with a port (%s)", err.msg);
+	STREQ(a->fallback_relay.host, "::1", "fallback relay IPv6 host");
+	round_trip("fallback relay");
+	rc = account("relay = smtp://smtp.x.test\n");
+	OK(rc == 0 && c.accounts[0].relay.port == 587, "smtp:// relay on 587");
+	refused("transport = relay\n",
+	    "t.conf:3: transport: relay needs relay = smtps://host or smtp://host in the same account");
+	refused("transport = carrier-pigeon\n", "t.conf:3: transport: 'carrier-pigeon' is not direct or relay");
+	refused("relay = https://x\n", "t.conf:3: relay: 'https://x' is not smtps://host[:port] or smtp://host[:port]");
+	refused("relay = smtp://ann@x\n", "t.conf:3: relay: 'smtp://ann@x': give the user name with relay_user =, not in the URL");
+	refused("dkim_key = /k.pem\n", "t.conf:3: dkim_key: needs dkim_selector = in the same account");
+	refused("dkim_selector = s1\n", "t.conf:1: dkim_selector: account 'a' has a dkim_selector but no dkim_key");
+	refused("dkim_key = k.pem\ndkim_selector = s\n", "t.conf:3: dkim_key: 'k.pem' is not an absolute path (or ~/…)");
+	refused("relay = smtp://x\npassword_command = p\n",
+	    "t.conf:1: relay_user: account 'a' logs in to its relay but has no relay_user or user");
+
+	rc = parse("[delivery]\npublic_ip = 192.0.2.7\ndnsbl = a.example, b.example\nmta_sts = no\n"
+	    "dane = no\nmta_sts_port = 8443\ndns_assume_ad = yes\n");
+	OK(rc == 0 && !strcmp(c.public_ip, "192.0.2.7") && c.ndnsbl == 2 && !c.mta_sts && !c.dane &&
+	    c.mta_sts_port == 8443 && c.dns_assume_ad, "[delivery] doctor and policy keys (%s)", err.msg);
+	printed("dnsbl = a.example b.example\n", "dnsbl printed");
+	rc = parse("[delivery]\ndnsbl = none\n");
+	OK(rc == 0 && c.ndnsbl == 0, "dnsbl = none");
+	rc = parse("[delivery]\n");
+	OK(rc == 0 && c.ndnsbl == 3 && c.mta_sts && c.dane && c.mta_sts_port == 443 &&
+	    !c.dns_assume_ad, "defaults: three blocklists, MTA-STS and DANE on");
+	rc = parse("[delivery]\npublic_ip = 300.1.1.1\n");
+	STREQ(rc < 0 ? err.msg : "", "t.conf:2: public_ip: '300.1.1.1' is not an IPv4 or IPv6 address",
+	    "bad public_ip");
+	rc = parse("[delivery]\ndnsbl = ok.example bad_zone\n");
+	STREQ(rc < 0 ? err.msg : "", "t.conf:2: dnsbl: 'bad_zone' is not a DNS zone", "bad dnsbl zone");
 
 	pl_config_free(&c);
 	unlink(ca);
