@@ -56,7 +56,7 @@ ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR
 UI_CFLAGS  = $(ALL_CFLAGS) $(CURSES_CFLAGS) $(GMIME_CFLAGS) -Iui
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config secret addr message queue ctl log maildir outbox
+CORE = util fsutil paths config secret addr message queue ctl log maildir outbox sevenbit
 # The front end: the scripts' hot path.
 FRONT = paloma cli_send cli_queue cli_config cli_log
 

@@ -441,7 +441,7 @@ account_send_key(struct ctx *x, const char *k, const char *v)
 
 /* Keys that only mean something with imap = or pop3 =. */
 static const char *const fetch_keys[] = {
-	"user", "password_command", "oauth2_token_command", "folders", "ca_file", "tls",
+	"user", "password_command", "oauth2_token_command", "ca_file", "folders", "tls",
 	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags", "save_sent",
 };
 
@@ -451,8 +451,9 @@ account_fetch_key(struct ctx *x, const char *k, const char *v)
 	struct pl_account *a = x->acct;
 
 	for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++) {
-		/* The login keys also serve a relay: checked at the end. */
-		int login = i < 3;
+		/* The login keys and ca_file also serve a relay: checked at
+		 * the end. */
+		int login = i < 4;
 
 		if (strcmp(k, fetch_keys[i]))
 			continue;

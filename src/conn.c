@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "secret.h"
 #include "smtp.h"
 #include "tls.h"
 
@@ -37,6 +38,9 @@ struct pl_conn {
 	void *tls_ctx;
 	struct pl_timer *timer;
 	int connect_timeout;
+	int verify;		/* the certificate must verify (a relay) */
+	char *auth_user, *secret_cmd;
+	int secret_timeout_ms;
 	char mx[256], ip[INET6_ADDRSTRLEN], remote[340], tlsdesc[160];
 };
 
@@ -320,7 +324,10 @@ do_tls(struct pl_conn *c)
 	if (r < 0) {
 		pl_log("%s: %s", c->remote, e.msg);
 		close_socket(c);
-		pl_smtp_on_tls(c->smtp, 0);
+		if (c->verify)
+			pl_smtp_on_tls_error(c->smtp, e.msg);
+		else
+			pl_smtp_on_tls(c->smtp, 0);
 		return 1;
 	} else {
 		char why[128];
@@ -335,6 +342,32 @@ do_tls(struct pl_conn *c)
 		pl_smtp_on_tls(c->smtp, 1);
 	}
 	return 1;
+}
+
+/* The relay asks for the login: runs the secret command now.  It blocks
+ * the event loop for as long as it runs (at most secret_timeout_ms); the
+ * secret is never logged and is cleared once handed over. */
+static void
+get_secret(struct pl_conn *c)
+{
+	struct pl_err e;
+	char *secret = NULL;
+
+	if (c->secret_cmd == NULL) {
+		pl_smtp_secret_failed(c->smtp, "the account has no password_command or "
+		    "oauth2_token_command");
+		return;
+	}
+	if (pl_run_secret_command_timeout(c->secret_cmd, c->secret_timeout_ms, &secret,
+	    &e) < 0) {
+		pl_log("%s: cannot get the secret for the login of %s: %s", c->remote,
+		    c->auth_user, e.msg);
+		pl_smtp_secret_failed(c->smtp, e.msg);
+		return;
+	}
+	pl_smtp_set_secret(c->smtp, secret);
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
 }
 
 static void
@@ -353,6 +386,8 @@ finish(struct pl_conn *c)
 	c->ops->closed(c->arg, c, f ? &o : NULL, pl_smtp_usable(c->smtp),
 	    pl_smtp_tls_failed(c->smtp));
 	pl_smtp_free(c->smtp);
+	free(c->auth_user);
+	free(c->secret_cmd);
 	free(c);
 }
 
@@ -390,6 +425,13 @@ step(struct pl_conn *c)
 		}
 		if (w == PL_SMTP_WANT_BODY) {
 			send_body(c);
+			continue;
+		}
+		if (w == PL_SMTP_WANT_SECRET) {
+			if (c->aborting)
+				pl_smtp_secret_failed(c->smtp, "the daemon is stopping");
+			else
+				get_secret(c);
 			continue;
 		}
 		if (w == PL_SMTP_WANT_TXN) {
@@ -460,7 +502,17 @@ pl_conn_start(struct pl_loop *loop, const struct pl_conn_params *p,
 	snprintf(c->remote, sizeof c->remote, "%s [%s]", c->mx, c->ip);
 	sp.helo = p->helo;
 	sp.tls = p->tls == PL_CONN_TLS_NONE ? PL_SMTP_TLS_NONE :
-	    p->tls == PL_CONN_TLS_REQUIRED ? PL_SMTP_TLS_REQUIRED : PL_SMTP_TLS_OPPORTUNISTIC;
+	    p->tls == PL_CONN_TLS_REQUIRED ? PL_SMTP_TLS_REQUIRED :
+	    p->tls == PL_CONN_TLS_IMPLICIT ? PL_SMTP_TLS_IMPLICIT : PL_SMTP_TLS_OPPORTUNISTIC;
+	c->verify = p->tls_ctx && pl_tls_ctx_verifies(p->tls_ctx);
+	if (p->auth_user) {
+		c->auth_user = xstrdup(p->auth_user);
+		c->secret_cmd = p->secret_cmd ? xstrdup(p->secret_cmd) : NULL;
+		c->secret_timeout_ms = p->secret_timeout_ms > 0 ? p->secret_timeout_ms : 15000;
+		sp.auth_user = c->auth_user;
+		sp.auth_xoauth2 = p->auth_xoauth2;
+		sp.auth_host = c->mx;
+	}
 	sp.timeouts = p->timeouts.smtp;
 	sp.rcpt_done = cb_rcpt;
 	sp.txn_done = cb_txn;

@@ -55,7 +55,9 @@ struct pl_conn_ops {
 	    int tls_failed);
 };
 
-enum pl_conn_tls { PL_CONN_TLS_NONE, PL_CONN_TLS_OPPORTUNISTIC, PL_CONN_TLS_REQUIRED };
+/* IMPLICIT: TLS from the first byte (smtps, port 465). */
+enum pl_conn_tls { PL_CONN_TLS_NONE, PL_CONN_TLS_OPPORTUNISTIC, PL_CONN_TLS_REQUIRED,
+	PL_CONN_TLS_IMPLICIT };
 
 struct pl_conn_params {
 	const char *mx;		/* MX host name, for SNI, logs and reports */
@@ -63,7 +65,17 @@ struct pl_conn_params {
 	socklen_t addrlen;
 	const char *helo;
 	enum pl_conn_tls tls;
-	void *tls_ctx;		/* from pl_tls_ctx_new(PL_TLS_MX) */
+	void *tls_ctx;		/* from pl_tls_ctx_new(PL_TLS_MX), or PL_TLS_RELAY
+				 * (a relay: the certificate must verify) */
+	/* A relay login (AUTH): auth_user NULL for none.  The secret comes
+	 * from secret_cmd (secret.h; auth_xoauth2: it prints an OAuth2 token),
+	 * run only once TLS is up and the relay asks for the login, killed
+	 * after secret_timeout_ms (0: 15 s).  While it runs the event loop
+	 * waits: keep it short. */
+	const char *auth_user;
+	const char *secret_cmd;
+	int auth_xoauth2;
+	int secret_timeout_ms;
 	struct {
 		int connect;	/* seconds; 0: 30 */
 		struct pl_smtp_timeouts smtp;

@@ -16,6 +16,8 @@
 #include "paths.h"
 #include "queue.h"
 #include "bounce.h"
+#include "secret.h"
+#include "smtp.h"
 #include "tls.h"
 
 #define NBUCKETS 4096
@@ -37,7 +39,12 @@ struct qent {
 
 struct dom;
 
-/* One message's recipients for one domain. */
+/* Where a domain's mail goes: its MX hosts, the account's relay
+ * (transport = relay), or the account's fallback_relay when direct
+ * delivery cannot work. */
+enum route_kind { ROUTE_DIRECT, ROUTE_RELAY, ROUTE_FALLBACK };
+
+/* One message's recipients for one domain (for a relay: every recipient). */
 struct sjob {
 	struct pl_job job;
 	struct qent *q;
@@ -46,6 +53,7 @@ struct sjob {
 	char **remote;		/* per recipient: "mx [ip]" it was tried at */
 	char **tls;
 	struct dom *d;
+	char *via_why;		/* ROUTE_FALLBACK: why direct delivery was given up */
 	struct sjob *next;
 };
 
@@ -73,6 +81,18 @@ struct dom {
 	int ntried;
 	struct pl_outcome last_dead;	/* why the address last given up on failed */
 	char *last_remote;	/* and which it was */
+	int nfallback;		/* addresses given up on that call for the fallback
+				 * relay: refused or timed out at connect, or
+				 * refused the sender's reputation */
+	int nconnect;		/* of those, at connect */
+	/* ROUTE_RELAY, ROUTE_FALLBACK: domain is the relay's host name */
+	enum route_kind kind;
+	char *account;		/* whose relay */
+	int port, implicit_tls;
+	char *auth_user, *secret_cmd;	/* no AUTH when auth_user is NULL */
+	int xoauth2;
+	void *tls_ctx;		/* verifying, with the account's ca_file */
+	char *tls_error;	/* when tls_ctx could not be made */
 	struct dom *next;
 };
 
@@ -107,6 +127,8 @@ static void settle(struct pl_sched *s, struct qent *q);
 static void dom_maybe_free(struct dom *d);
 static void dom_start(struct dom *d);
 static void dom_free(struct dom *d);
+static int reroute_blocklisted(struct pl_sched *s, struct sjob *j);
+static void dom_fallback_pending(struct dom *d, const char *why);
 
 int64_t
 pl_retry_next(const struct pl_config *c, int64_t created, int attempts, int64_t now)
@@ -495,8 +517,12 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 			result = "deferred";
 		}
 	}
-	snprintf(what, sizeof what, "%s%s%s %s %s", result, j->remote[k] ? " " : "",
-	    j->remote[k] ? j->remote[k] : "", r->status ? r->status : "", r->reply ? r->reply : "");
+	snprintf(what, sizeof what, "%s%s%s%s%s %s %s", result,
+	    j->d->kind == ROUTE_RELAY ? " via relay" :
+	    j->d->kind == ROUTE_FALLBACK ? " via fallback relay" : "",
+	    j->remote[k] ? " " : "", j->remote[k] ? j->remote[k] : "",
+	    j->via_why && j->d->kind == ROUTE_FALLBACK ? " (direct delivery failed)" : "",
+	    r->status ? r->status : "", r->reply ? r->reply : "");
 	add_history(r, now, what);
 
 	if (j->remote[k]) {
@@ -510,6 +536,8 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 	rec.result = result;
 	rec.status = r->status;
 	rec.ip = ip;
+	rec.via = j->d->kind == ROUTE_RELAY ? "relay" :
+	    j->d->kind == ROUTE_FALLBACK ? "fallback" : NULL;
 	if (j->remote[k]) {
 		char *mx = xstrndup(j->remote[k], strcspn(j->remote[k], " "));
 		rec.mx = mx;
@@ -630,6 +658,7 @@ job_free(struct sjob *j)
 	free(j->idx);
 	free(j->job.rcpt);
 	free((char *)j->job.msg_path);
+	free(j->via_why);
 	free(j);
 }
 
@@ -660,6 +689,8 @@ job_finish(struct pl_sched *s, struct sjob *j)
 {
 	struct qent *q = j->q;
 
+	if (j->d->kind == ROUTE_DIRECT && reroute_blocklisted(s, j))
+		return;
 	for (size_t k = 0; k < j->job.nrcpt; k++) {
 		apply(s, j, k);
 		q->busy[j->idx[k]] = 0;
@@ -707,7 +738,7 @@ static struct dom *
 find_dom(struct pl_sched *s, const char *domain)
 {
 	for (struct dom *d = s->doms; d; d = d->next)
-		if (ascii_casecmp(d->domain, domain) == 0)
+		if (d->kind == ROUTE_DIRECT && ascii_casecmp(d->domain, domain) == 0)
 			return d;
 	return NULL;
 }
@@ -747,6 +778,12 @@ dom_maybe_free(struct dom *d)
 static void
 dom_free(struct dom *d)
 {
+	free(d->account);
+	free(d->auth_user);
+	free(d->secret_cmd);
+	free(d->tls_error);
+	if (d->tls_ctx)
+		pl_tls_ctx_free(d->tls_ctx);
 	for (size_t i = 0; i < d->nt; i++)
 		free(d->t[i].mx);
 	free(d->t);
@@ -763,11 +800,28 @@ on_route(void *arg, struct pl_route *r)
 
 	d->resolving = 0;
 	d->resolved = 1;
+	if (r->result == PL_DNS_OK && d->kind != ROUTE_DIRECT && !r->implicit && !r->literal) {
+		/* dns.c only has MX routes: a relay host name with MX records
+		 * of its own would be sent to those. */
+		r->result = PL_DNS_TEMPFAIL;
+		snprintf(r->status, sizeof r->status, "4.4.3");
+		free(r->why);
+		r->why = xstrdup("the relay host name has MX records; paloma needs its own "
+		    "address (give relay = smtps://ADDRESS for now)");
+	}
 	if (r->result != PL_DNS_OK) {
 		struct pl_outcome o = { 0 };
 		o.result = r->result == PL_DNS_PERMFAIL ? PL_RESULT_PERM : PL_RESULT_TEMP;
 		snprintf(o.status, sizeof o.status, "%s", r->status);
 		snprintf(o.reply, sizeof o.reply, "%s", r->why ? r->why : "DNS lookup failed");
+		if (d->kind != ROUTE_DIRECT) {
+			/* the relay's name is the user's setting, not the
+			 * recipient's address: never a bounce */
+			o.result = PL_RESULT_TEMP;
+			o.status[0] = '4';
+			snprintf(o.reply, sizeof o.reply, "paloma: cannot find relay %s: %s",
+			    d->domain, r->why ? r->why : "DNS lookup failed");
+		}
 		snprintf(o.step, sizeof o.step, "dns");
 		pl_log("%s: %s", d->domain, o.reply);
 		dom_fail_pending(d, &o, NULL);
@@ -811,7 +865,21 @@ dom_unreachable(struct dom *d)
 		o.result = PL_RESULT_TEMP;
 		snprintf(o.status, sizeof o.status, "4.4.1");
 	}
-	if (d->ntried != 1) {
+	if (d->kind == ROUTE_DIRECT && d->ntried > 0 && d->nfallback == d->ntried) {
+		char why[700];
+		if (d->nconnect == d->ntried)
+			snprintf(why, sizeof why, "every MX of %s refused the connection or "
+			    "timed out (port 25 blocked?)", d->domain);
+		else
+			snprintf(why, sizeof why, "every MX of %s refused the connection or "
+			    "rejected the sending host's reputation", d->domain);
+		dom_fallback_pending(d, why);	/* the jobs whose account has one */
+	}
+	if (d->kind != ROUTE_DIRECT && d->ntried > 1) {
+		snprintf(o.reply, sizeof o.reply, "relay %s could not be used (%d addresses "
+		    "tried): %s", d->domain, d->ntried, d->tried.len ? d->tried.p : "");
+		dom_fail_pending(d, &o, NULL);
+	} else if (d->ntried != 1) {
 		snprintf(o.reply, sizeof o.reply, "no mail exchanger of %s could be reached "
 		    "(%d address%s tried)%s%s", d->domain, d->ntried, d->ntried == 1 ? "" : "es",
 		    d->tried.len ? ": " : "", d->tried.len ? d->tried.p : "");
@@ -847,6 +915,26 @@ dom_start(struct dom *d)
 		p.tls = d->t[ti].no_tls ? PL_CONN_TLS_NONE :
 		    s->cfg->tls == PL_TLS_REQUIRED ? PL_CONN_TLS_REQUIRED : PL_CONN_TLS_OPPORTUNISTIC;
 		p.tls_ctx = s->tls_ctx;
+		if (d->kind != ROUTE_DIRECT) {
+			/* A relay: its own port, TLS always and verified, the
+			 * login.  Never in clear. */
+			if (d->tls_ctx == NULL) {
+				struct pl_outcome o = { .result = PL_RESULT_TEMP };
+				snprintf(o.status, sizeof o.status, "4.7.0");
+				snprintf(o.reply, sizeof o.reply, "paloma: cannot set up TLS for "
+				    "relay %s: %s", d->domain, d->tls_error ? d->tls_error : "?");
+				if (d->nconn == 0)
+					dom_fail_pending(d, &o, NULL);
+				return;
+			}
+			p.mx = d->domain;
+			set_port(&p.addr, d->port);
+			p.tls = d->implicit_tls ? PL_CONN_TLS_IMPLICIT : PL_CONN_TLS_REQUIRED;
+			p.tls_ctx = d->tls_ctx;
+			p.auth_user = d->auth_user;
+			p.secret_cmd = d->secret_cmd;
+			p.auth_xoauth2 = d->xoauth2;
+		}
 		p.timeouts.connect = (int)s->cfg->timeout_connect;
 		p.timeouts.smtp.greeting = (int)s->cfg->timeout_greeting;
 		p.timeouts.smtp.command = (int)s->cfg->timeout_command;
@@ -930,7 +1018,8 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 		d->last_fail = *fail;
 		d->has_fail = 1;
 		if (!usable) {
-			if (tls_failed && s->cfg->tls != PL_TLS_REQUIRED && !d->t[sc->ti].no_tls) {
+			if (tls_failed && d->kind == ROUTE_DIRECT && s->cfg->tls != PL_TLS_REQUIRED &&
+			    !d->t[sc->ti].no_tls) {
 				pl_log("%s: TLS handshake with %s failed; trying it again in clear",
 				    d->domain, pl_conn_remote(c));
 				d->t[sc->ti].no_tls = 1;
@@ -950,6 +1039,12 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 						buf_addc(&d->tried, *p == '\n' ? ' ' : *p);
 				pl_log("%s: address given up on: %s", d->domain, d->tried.p + at);
 				d->ntried++;
+				if (strcmp(fail->step, "connect") == 0) {
+					d->nconnect++;
+					d->nfallback++;
+				} else if (pl_smtp_blocklisted(fail->status, fail->reply)) {
+					d->nfallback++;
+				}
 				d->last_dead = *fail;
 				set_str(&d->last_remote, rem);
 			}
@@ -970,11 +1065,98 @@ static const struct pl_conn_ops conn_ops = {
 
 /* --- starting work -------------------------------------------------------- */
 
+/* The account an entry is sent for: by name from the envelope, else by
+ * the sender's address; NULL when none matches (direct delivery). */
+static const struct pl_account *
+entry_account(struct pl_sched *s, const struct qent *q)
+{
+	const struct pl_account *a = NULL;
+
+	if (q->env.account)
+		a = pl_config_find_account(s->cfg, q->env.account);
+	if (a == NULL && q->env.sender[0] != '\0')
+		a = pl_config_find_address(s->cfg, q->env.sender);
+	return a;
+}
+
+static struct dom *
+dom_new(struct pl_sched *s, const char *name, enum route_kind kind)
+{
+	struct dom *d = xcalloc(1, sizeof *d);
+
+	d->s = s;
+	d->domain = xstrdup(name);
+	d->kind = kind;
+	d->ptail = &d->pending;
+	d->next = s->doms;
+	s->doms = d;
+	return d;
+}
+
+/* The relay (or fallback relay) of account a, as a route of its own. */
+static struct dom *
+relay_dom(struct pl_sched *s, const struct pl_account *a, enum route_kind kind)
+{
+	const struct pl_relay *r = kind == ROUTE_RELAY ? &a->relay : &a->fallback_relay;
+	const char *user = a->relay_user ? a->relay_user : a->user;
+	const char *cmd = a->oauth2_token_command ? a->oauth2_token_command :
+	    a->password_command;
+	struct pl_err e;
+	struct dom *d;
+
+	for (d = s->doms; d; d = d->next)
+		if (d->kind == kind && strcmp(d->account, a->name) == 0)
+			return d;
+	d = dom_new(s, r->host, kind);
+	d->account = xstrdup(a->name);
+	d->port = r->port;
+	d->implicit_tls = r->implicit_tls;
+	if (user && cmd) {
+		d->auth_user = xstrdup(user);
+		d->secret_cmd = xstrdup(cmd);
+		d->xoauth2 = a->oauth2_token_command != NULL;
+	}
+	d->tls_ctx = pl_tls_ctx_new(PL_TLS_RELAY, a->ca_file, &e);
+	if (d->tls_ctx == NULL)
+		d->tls_error = xstrdup(e.msg);
+	return d;
+}
+
+/* Looks the route up once: a relay host given as an address needs no DNS. */
 static void
-enqueue_job(struct pl_sched *s, struct qent *q, const char *domain, size_t *idx, size_t n)
+dom_resolve(struct pl_sched *s, struct dom *d)
+{
+	char lit[INET6_ADDRSTRLEN + 8];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (d->resolved || d->resolving)
+		return;
+	d->resolving = 1;
+	if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET, d->domain, &a4) == 1)
+		snprintf(lit, sizeof lit, "[%s]", d->domain);
+	else if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET6, d->domain, &a6) == 1)
+		snprintf(lit, sizeof lit, "[IPv6:%s]", d->domain);
+	else
+		snprintf(lit, sizeof lit, "%s", "");
+	pl_dns_route(s->dns, lit[0] ? lit : d->domain, on_route, d);
+}
+
+static void
+dom_add_job(struct pl_sched *s, struct dom *d, struct sjob *j)
+{
+	j->d = d;
+	j->next = NULL;
+	*d->ptail = j;
+	d->ptail = &j->next;
+	d->npending++;
+	dom_resolve(s, d);
+}
+
+static struct sjob *
+job_new(struct pl_sched *s, struct qent *q, size_t *idx, size_t n)
 {
 	struct sjob *j = xcalloc(1, sizeof *j);
-	struct dom *d = find_dom(s, domain);
 
 	j->q = q;
 	j->idx = idx;
@@ -992,30 +1174,156 @@ enqueue_job(struct pl_sched *s, struct qent *q, const char *domain, size_t *idx,
 	j->job.smtputf8 = q->env.smtputf8;
 	q->inflight++;
 	s->njobs++;
-	if (d == NULL) {
-		d = xcalloc(1, sizeof *d);
-		d->s = s;
-		d->domain = xstrdup(domain);
-		d->ptail = &d->pending;
-		d->next = s->doms;
-		s->doms = d;
-	}
-	j->d = d;
-	*d->ptail = j;
-	d->ptail = &j->next;
-	d->npending++;
-	if (!d->resolved && !d->resolving) {
-		d->resolving = 1;
-		pl_dns_route(s->dns, domain, on_route, d);
-	}
+	return j;
 }
 
-/* Groups an entry's due recipients by domain into jobs. */
+static void
+enqueue_job(struct pl_sched *s, struct qent *q, const char *domain, size_t *idx, size_t n,
+    const struct pl_account *relay)
+{
+	struct sjob *j = job_new(s, q, idx, n);
+	struct dom *d;
+
+	if (relay) {
+		d = relay_dom(s, relay, ROUTE_RELAY);
+	} else if ((d = find_dom(s, domain)) == NULL) {
+		d = dom_new(s, domain, ROUTE_DIRECT);
+	}
+	dom_add_job(s, d, j);
+}
+
+/* A message line for the log: newlines folded. */
+static void
+one_line(char *out, size_t len, const char *in)
+{
+	size_t i = 0;
+
+	for (; *in && i + 1 < len; in++)
+		if (*in != '\r')
+			out[i++] = *in == '\n' ? ' ' : *in;
+	out[i] = '\0';
+}
+
+/* Moves job j (not started or finished, no outcomes applied) to the
+ * account's fallback relay; why says why direct delivery was given up. */
+static void
+to_fallback(struct pl_sched *s, const struct pl_account *a, struct sjob *j, const char *why)
+{
+	struct dom *fb = relay_dom(s, a, ROUTE_FALLBACK);
+
+	free(j->via_why);
+	j->via_why = xstrdup(why);
+	if (j->out) {
+		for (size_t k = 0; k < j->job.nrcpt; k++) {
+			free(j->remote[k]);
+			free(j->tls[k]);
+			j->remote[k] = j->tls[k] = NULL;
+		}
+	}
+	for (size_t k = 0; k < j->job.nrcpt; k++)
+		pl_log("%s: <%s> via fallback relay %s: %s", j->job.id, j->job.rcpt[k],
+		    fb->domain, why);
+	dom_add_job(s, fb, j);
+	if (fb->resolved)
+		dom_start(fb);
+}
+
+/* Every job waiting for direct domain d whose account has a fallback
+ * relay goes there instead. */
+static void
+dom_fallback_pending(struct dom *d, const char *why)
+{
+	struct pl_sched *s = d->s;
+	struct sjob *keep = NULL, **kt = &keep, *j, *nj;
+	int n = 0;
+
+	for (j = d->pending; j; j = nj) {
+		const struct pl_account *a = entry_account(s, j->q);
+		nj = j->next;
+		if (a && a->fallback_relay.host) {
+			d->npending--;
+			to_fallback(s, a, j, why);
+		} else {
+			*kt = j;
+			kt = &j->next;
+			n++;
+		}
+	}
+	*kt = NULL;
+	d->pending = keep;
+	d->ptail = kt;
+	d->npending = n;
+}
+
+/* Recipients of a direct job refused for the sending host's reputation
+ * (pl_smtp_blocklisted) go to the account's fallback relay, the others
+ * keep their outcome.  Returns 1 when the whole job moved. */
+static int
+reroute_blocklisted(struct pl_sched *s, struct sjob *j)
+{
+	const struct pl_account *a = entry_account(s, j->q);
+	size_t n = 0, m = 0, *idx;
+	struct sjob *nj;
+	char why[900], reply[600];
+
+	if (a == NULL || a->fallback_relay.host == NULL || j->out == NULL)
+		return 0;
+	for (size_t k = 0; k < j->job.nrcpt; k++)
+		if (j->out[k].result == PL_RESULT_PERM &&
+		    pl_smtp_blocklisted(j->out[k].status, j->out[k].reply))
+			n++;
+	if (n == 0)
+		return 0;
+	for (size_t k = 0; k < j->job.nrcpt; k++)
+		if (j->out[k].result == PL_RESULT_PERM &&
+		    pl_smtp_blocklisted(j->out[k].status, j->out[k].reply)) {
+			one_line(reply, sizeof reply, j->out[k].reply);
+			snprintf(why, sizeof why, "%s refused the sending host's reputation: %s",
+			    j->remote[k] ? j->remote[k] : j->d->domain, reply);
+			break;
+		}
+	if (n == j->job.nrcpt) {
+		j->d = NULL;
+		to_fallback(s, a, j, why);
+		return 1;
+	}
+	/* Split: the refused recipients in a job of their own. */
+	idx = xcalloc(n, sizeof *idx);
+	n = 0;
+	for (size_t k = 0; k < j->job.nrcpt; k++) {
+		if (j->out[k].result == PL_RESULT_PERM &&
+		    pl_smtp_blocklisted(j->out[k].status, j->out[k].reply)) {
+			idx[n++] = j->idx[k];
+			j->q->busy[j->idx[k]] = 0;	/* job_new sets it again */
+			free(j->remote[k]);
+			free(j->tls[k]);
+			continue;
+		}
+		j->idx[m] = j->idx[k];
+		j->job.rcpt[m] = j->job.rcpt[k];
+		j->out[m] = j->out[k];
+		j->remote[m] = j->remote[k];
+		j->tls[m] = j->tls[k];
+		m++;
+	}
+	for (size_t k = m; k < j->job.nrcpt; k++)
+		j->remote[k] = j->tls[k] = NULL;
+	j->job.nrcpt = m;
+	nj = job_new(s, j->q, idx, n);
+	to_fallback(s, a, nj, why);
+	return 0;
+}
+
+/* Groups an entry's due recipients by domain into jobs; an account with
+ * transport = relay sends all of them to its relay in one. */
 static void
 start_entry(struct pl_sched *s, struct qent *q, int64_t now)
 {
 	size_t n = q->env.nrcpt;
 	char *taken = xcalloc(n, 1);
+	const struct pl_account *a = entry_account(s, q);
+	const struct pl_account *relay = a && a->transport == PL_TRANSPORT_RELAY &&
+	    a->relay.host ? a : NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pl_rcpt *r = &q->env.rcpt[i];
@@ -1029,12 +1337,12 @@ start_entry(struct pl_sched *s, struct qent *q, int64_t now)
 		for (size_t j = i; j < n; j++) {
 			const struct pl_rcpt *rj = &q->env.rcpt[j];
 			if (!taken[j] && !q->busy[j] && waiting(rj) && rj->next_attempt <= now &&
-			    ascii_casecmp(pl_addr_domain(rj->addr), dom) == 0) {
+			    (relay || ascii_casecmp(pl_addr_domain(rj->addr), dom) == 0)) {
 				taken[j] = 1;
 				idx[k++] = j;
 			}
 		}
-		enqueue_job(s, q, dom, idx, k);
+		enqueue_job(s, q, dom, idx, k, relay);
 	}
 	free(taken);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sevenbit.h"
+
 /* ---- Reply parser -------------------------------------------------------- */
 
 void
@@ -191,7 +193,7 @@ pl_smtp_parse(struct pl_smtp_parser *ps, const char *p, size_t n, size_t *used,
 /* ---- Session ------------------------------------------------------------- */
 
 enum cmd { C_GREETING, C_EHLO, C_HELO, C_STARTTLS, C_MAIL, C_RCPT, C_DATA, C_DOT, C_RSET,
-	C_QUIT };
+	C_QUIT, C_AUTH };
 
 enum state {
 	S_INIT,		/* not connected yet */
@@ -201,6 +203,7 @@ enum state {
 	S_BODY,		/* the I/O layer streams the message */
 	S_CLOSE,	/* the I/O layer must close */
 	S_DONE,
+	S_SECRET,	/* AUTH is next: waiting for the secret */
 };
 
 enum { R_NEW, R_SENT, R_ACCEPTED, R_DONE };
@@ -238,10 +241,17 @@ struct pl_smtp {
 	struct pl_smtp_stuffer stuffer;
 	struct pl_smtp_outcome fail;
 	int failed;
+	int implicit_pending;	/* smtps: the handshake comes before the greeting */
+	const char *mech;	/* AUTH mechanism chosen */
+	int auth_step;		/* AUTH LOGIN: 0 AUTH sent, 1 user sent, 2 password sent;
+				 * XOAUTH2: 1 once the error challenge was answered */
+	int authed, auth_failed;
+	char *secret;		/* AUTH LOGIN: the password until it is sent */
+	int wipe_out;		/* the output held a secret: clear it once written */
 };
 
 static const char *const step_names[] = { "connect", "greeting", "EHLO", "STARTTLS", "MAIL",
-	"RCPT", "DATA", "final" };
+	"RCPT", "DATA", "final", "AUTH" };
 
 const char *
 pl_smtp_step_name(enum pl_smtp_step st)
@@ -260,6 +270,7 @@ cmd_step(enum cmd c)
 	case C_RCPT: return PL_SMTP_STEP_RCPT;
 	case C_DATA: return PL_SMTP_STEP_DATA;
 	case C_DOT: return PL_SMTP_STEP_FINAL;
+	case C_AUTH: return PL_SMTP_STEP_AUTH;
 	}
 	return PL_SMTP_STEP_CONNECT;
 }
@@ -271,6 +282,7 @@ cur_step(const struct pl_smtp *s)
 	switch (s->state) {
 	case S_INIT: return PL_SMTP_STEP_CONNECT;
 	case S_TLS: return PL_SMTP_STEP_STARTTLS;
+	case S_SECRET: return PL_SMTP_STEP_AUTH;
 	case S_BODY: return PL_SMTP_STEP_DATA;
 	case S_TALK:
 		if (s->npend)
@@ -281,7 +293,7 @@ cur_step(const struct pl_smtp *s)
 }
 
 static const char *const cmd_names[] = { "the greeting", "EHLO", "HELO", "STARTTLS", "MAIL",
-	"RCPT", "DATA", "the final dot", "RSET", "QUIT" };
+	"RCPT", "DATA", "the final dot", "RSET", "QUIT", "AUTH" };
 
 static int
 deftime(int v, int d)
@@ -329,7 +341,13 @@ pl_smtp_free(struct pl_smtp *s)
 		tx_free(x);
 	}
 	pl_smtp_parser_free(&s->parser);
+	if (s->wipe_out && s->out.p)
+		explicit_bzero(s->out.p, s->out.cap);
 	buf_free(&s->out);
+	if (s->secret) {
+		explicit_bzero(s->secret, strlen(s->secret));
+		free(s->secret);
+	}
 	free(s->pend);
 	free(s);
 }
@@ -403,6 +421,10 @@ pl_smtp_written(struct pl_smtp *s, size_t n)
 		n = s->out.len - s->out_off;
 	s->out_off += n;
 	if (s->out_off == s->out.len) {
+		if (s->wipe_out && s->out.p) {
+			explicit_bzero(s->out.p, s->out.cap);
+			s->wipe_out = 0;
+		}
 		s->body_unsent = 0;
 		s->out.len = s->out_off = 0;
 		if (s->out.p)
@@ -417,6 +439,10 @@ pl_smtp_written(struct pl_smtp *s, size_t n)
 static void
 clear_output(struct pl_smtp *s)
 {
+	if (s->wipe_out && s->out.p) {
+		explicit_bzero(s->out.p, s->out.cap);
+		s->wipe_out = 0;
+	}
 	s->out.len = s->out_off = 0;
 	s->body_unsent = 0;
 	if (s->out.p)
@@ -686,6 +712,150 @@ next(struct pl_smtp *s)
 	}
 }
 
+/* -- AUTH (RFC 4954) -- */
+
+static void
+wipe_free(char **p)
+{
+	if (*p) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+/* Appends one line holding a secret (no length limit: tokens are long). */
+static void
+send_secret_line(struct pl_smtp *s, const char *prefix, struct buf *b64)
+{
+	buf_adds(&s->out, prefix);
+	if (b64->len)
+		buf_add(&s->out, b64->p, b64->len);
+	buf_add(&s->out, "\r\n", 2);
+	s->wipe_out = 1;
+	push_pending(s, C_AUTH, 0);
+	s->state = S_TALK;
+	if (b64->p)
+		explicit_bzero(b64->p, b64->cap);
+	buf_free(b64);
+}
+
+static void
+start_auth(struct pl_smtp *s)
+{
+	struct pl_smtp_outcome o;
+	char why[600];
+
+	s->mech = pl_smtp_auth_mech(s->caps.auth, s->p.auth_xoauth2);
+	if (s->mech == NULL) {
+		if (s->p.auth_xoauth2)
+			snprintf(why, sizeof why, "paloma: relay %s does not offer AUTH XOAUTH2 "
+			    "(it offers: %s)", s->p.auth_host ? s->p.auth_host : "",
+			    s->caps.auth[0] ? s->caps.auth : "no AUTH at all");
+		else
+			snprintf(why, sizeof why, "paloma: relay %s offers no AUTH mechanism paloma "
+			    "supports, PLAIN or LOGIN (it offers: %s)",
+			    s->p.auth_host ? s->p.auth_host : "",
+			    s->caps.auth[0] ? s->caps.auth : "no AUTH at all");
+		set_outcome(&o, PL_SMTP_TEMP, "4.7.0", PL_SMTP_STEP_AUTH, why);
+		conn_fail(s, &o, 1);
+		return;
+	}
+	s->auth_step = 0;
+	s->state = S_SECRET;
+}
+
+void
+pl_smtp_set_secret(struct pl_smtp *s, const char *secret)
+{
+	struct buf b = { 0 };
+
+	if (s->state != S_SECRET)
+		return;
+	if (strcmp(s->mech, "XOAUTH2") == 0) {
+		pl_smtp_auth_xoauth2(&b, s->p.auth_user, secret);
+		send_secret_line(s, "AUTH XOAUTH2 ", &b);
+	} else if (strcmp(s->mech, "PLAIN") == 0) {
+		pl_smtp_auth_plain(&b, s->p.auth_user, secret);
+		send_secret_line(s, "AUTH PLAIN ", &b);
+	} else {
+		wipe_free(&s->secret);
+		s->secret = xstrdup(secret);
+		send_cmd(s, C_AUTH, 0, "AUTH LOGIN");
+	}
+}
+
+void
+pl_smtp_secret_failed(struct pl_smtp *s, const char *why)
+{
+	char msg[1200];
+
+	if (s->state != S_SECRET)
+		return;
+	snprintf(msg, sizeof msg, "paloma: no password for the login to relay %s: %s",
+	    s->p.auth_host ? s->p.auth_host : "", why ? why : "failed");
+	own_fail(s, PL_SMTP_TEMP, "4.7.0", msg, 1);
+}
+
+/* The login was refused: every recipient waits (temporary), the reason
+ * names the relay and the user so that the password gets fixed. */
+static void
+auth_refused(struct pl_smtp *s, const struct pl_smtp_reply *r)
+{
+	struct pl_smtp_outcome o;
+	char why[1500], st[16];
+
+	wipe_free(&s->secret);
+	s->auth_failed = 1;
+	snprintf(st, sizeof st, "%s", r->esc[0] ? r->esc : "4.7.0");
+	st[0] = '4';	/* a wrong password is the sender's to fix, not a bad address */
+	snprintf(why, sizeof why, "paloma: relay %s refused the login for %s: %s",
+	    s->p.auth_host ? s->p.auth_host : "", s->p.auth_user, r->raw);
+	set_outcome(&o, PL_SMTP_TEMP, st, PL_SMTP_STEP_AUTH, why);
+	conn_fail(s, &o, r->code != 421);
+}
+
+static void
+on_auth_reply(struct pl_smtp *s, const struct pl_smtp_reply *r)
+{
+	struct buf b = { 0 };
+
+	if (r->code == 235) {
+		wipe_free(&s->secret);
+		s->authed = 1;
+		s->usable = 1;
+		next(s);
+		return;
+	}
+	if (r->code != 334) {
+		auth_refused(s, r);
+		return;
+	}
+	if (strcmp(s->mech, "LOGIN") == 0 && s->auth_step < 2 && s->secret) {
+		/* 334 VXNlcm5hbWU6 ("Username:"), then 334 UGFzc3dvcmQ6 */
+		if (s->auth_step == 0)
+			pl_smtp_base64(&b, (const unsigned char *)s->p.auth_user,
+			    strlen(s->p.auth_user));
+		else
+			pl_smtp_base64(&b, (const unsigned char *)s->secret, strlen(s->secret));
+		s->auth_step++;
+		if (s->auth_step == 2)
+			wipe_free(&s->secret);
+		send_secret_line(s, "", &b);
+		return;
+	}
+	if (strcmp(s->mech, "XOAUTH2") == 0 && s->auth_step == 0) {
+		/* The error challenge (base64 JSON): an empty line gets the
+		 * final reply (RFC 7628 3.2.3 does the same for OAUTHBEARER). */
+		s->auth_step = 1;
+		send_cmd(s, C_AUTH, 0, "%s", "");
+		return;
+	}
+	/* A challenge we have nothing for: cancel (RFC 4954 4). */
+	s->auth_step = 3;
+	send_cmd(s, C_AUTH, 0, "*");
+}
+
 /* -- EHLO -- */
 
 static void
@@ -746,6 +916,10 @@ after_hello(struct pl_smtp *s)
 		set_outcome(&o, PL_SMTP_TEMP, "4.7.4", PL_SMTP_STEP_STARTTLS,
 		    "paloma: TLS is required for this host, but it does not offer STARTTLS");
 		conn_fail(s, &o, 1);
+		return;
+	}
+	if (s->p.auth_user && !s->authed) {
+		start_auth(s);
 		return;
 	}
 	s->usable = 1;
@@ -886,6 +1060,14 @@ on_reply(struct pl_smtp *s, const struct pl_smtp_reply *r)
 	case C_QUIT:
 		s->state = S_CLOSE;
 		return;
+	case C_AUTH:
+		if (s->auth_step == 3 && r->code != 235) {
+			/* our cancel: the outcome is the challenge's refusal */
+			auth_refused(s, r);
+			return;
+		}
+		on_auth_reply(s, r);
+		return;
 	}
 }
 
@@ -896,6 +1078,11 @@ pl_smtp_on_connected(struct pl_smtp *s)
 {
 	if (s->state != S_INIT)
 		return;
+	if (s->p.tls == PL_SMTP_TLS_IMPLICIT) {
+		s->implicit_pending = 1;
+		s->state = S_TLS;
+		return;
+	}
 	s->state = S_TALK;
 	push_pending(s, C_GREETING, 0);
 }
@@ -949,11 +1136,29 @@ pl_smtp_on_tls(struct pl_smtp *s, int ok)
 		return;
 	}
 	s->tls_active = 1;
+	if (s->implicit_pending) {
+		s->implicit_pending = 0;
+		s->state = S_TALK;
+		push_pending(s, C_GREETING, 0);
+		return;
+	}
 	memset(&s->caps, 0, sizeof s->caps);
 	/* Nothing read before the handshake may count as said under TLS. */
 	pl_smtp_parser_free(&s->parser);
 	pl_smtp_parser_init(&s->parser);
 	send_cmd(s, C_EHLO, 0, "EHLO %s", s->p.helo);
+}
+
+void
+pl_smtp_on_tls_error(struct pl_smtp *s, const char *why)
+{
+	char msg[1200];
+
+	if (s->state != S_TLS)
+		return;
+	s->tls_failed = 1;
+	snprintf(msg, sizeof msg, "paloma: the TLS handshake failed: %s", why ? why : "?");
+	own_fail(s, PL_SMTP_TEMP, "4.7.5", msg, 0);
 }
 
 void
@@ -1052,6 +1257,7 @@ pl_smtp_want(const struct pl_smtp *s)
 	case S_BODY: return PL_SMTP_WANT_BODY;
 	case S_CLOSE: return PL_SMTP_WANT_CLOSE;
 	case S_DONE: return PL_SMTP_WANT_DONE;
+	case S_SECRET: return PL_SMTP_WANT_SECRET;
 	}
 	return PL_SMTP_WANT_CLOSE;
 }
@@ -1140,6 +1346,145 @@ pl_smtp_tls_active(const struct pl_smtp *s)
 	return s->tls_active;
 }
 
+int
+pl_smtp_auth_failed(const struct pl_smtp *s)
+{
+	return s->auth_failed;
+}
+
+/* ---- AUTH and relay helpers ------------------------------------------------ */
+
+static int
+word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; *p; ) {
+		size_t k;
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		if (k == n && ascii_ncasecmp(p, w, n) == 0)
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
+const char *
+pl_smtp_auth_mech(const char *offered, int xoauth2)
+{
+	if (offered == NULL)
+		return NULL;
+	if (xoauth2)
+		return word_in(offered, "XOAUTH2") ? "XOAUTH2" : NULL;
+	if (word_in(offered, "PLAIN"))
+		return "PLAIN";
+	if (word_in(offered, "LOGIN"))
+		return "LOGIN";
+	return NULL;
+}
+
+void
+pl_smtp_base64(struct buf *out, const unsigned char *p, size_t n)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		q[0] = a[v >> 18 & 63];
+		q[1] = a[v >> 12 & 63];
+		q[2] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		q[3] = i + 2 < n ? a[v & 63] : '=';
+		buf_add(out, q, 4);
+	}
+	explicit_bzero(q, sizeof q);
+	if (out->p == NULL)
+		buf_add(out, "", 0);
+}
+
+/* raw is cleared before it is freed: it holds the secret. */
+static void
+base64_wiped(struct buf *out, struct buf *raw)
+{
+	pl_smtp_base64(out, (const unsigned char *)raw->p, raw->len);
+	if (raw->p)
+		explicit_bzero(raw->p, raw->cap);
+	buf_free(raw);
+}
+
+void
+pl_smtp_auth_plain(struct buf *out, const char *user, const char *pass)
+{
+	struct buf raw = { 0 };
+
+	buf_addc(&raw, '\0');
+	buf_adds(&raw, user);
+	buf_addc(&raw, '\0');
+	buf_adds(&raw, pass);
+	base64_wiped(out, &raw);
+}
+
+void
+pl_smtp_auth_xoauth2(struct buf *out, const char *user, const char *token)
+{
+	struct buf raw = { 0 };
+
+	buf_adds(&raw, "user=");
+	buf_adds(&raw, user);
+	buf_adds(&raw, "\001auth=Bearer ");
+	buf_adds(&raw, token);
+	buf_adds(&raw, "\001\001");
+	base64_wiped(out, &raw);
+}
+
+/* Case-insensitive substring; with word, not inside a longer word. */
+static int
+has_word(const char *t, const char *w, int word)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = t; *p; p++)
+		if (ascii_ncasecmp(p, w, n) == 0) {
+			int l = p > t && ((p[-1] >= 'a' && p[-1] <= 'z') ||
+			    (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+			char c = p[n];
+			int r = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
+			if (!word || (!l && !r))
+				return 1;
+		}
+	return 0;
+}
+
+int
+pl_smtp_blocklisted(const char *status, const char *reply)
+{
+	static const char *const words[] = { "blocked", "blacklist", "blocklist",
+		"spamhaus", "reputation", "dnsbl" };
+	int code = 0;
+
+	if (reply == NULL)
+		return 0;
+	if (reply[0] >= '2' && reply[0] <= '5' && reply[1] >= '0' && reply[1] <= '9' &&
+	    reply[2] >= '0' && reply[2] <= '9')
+		code = (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
+	if (code < 500 || code > 599)
+		return 0;
+	if (code != 554 && !(status && strncmp(status, "5.7.", 4) == 0))
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (has_word(reply, words[i], 0))
+			return 1;
+	return has_word(reply, "rbl", 1);
+}
+
 /* ---- Dot-stuffing (RFC 5321 4.5.2) --------------------------------------- */
 
 void
@@ -1203,279 +1548,10 @@ pl_smtp_stuff_end(struct pl_smtp_stuffer *st, struct buf *out)
 
 /* ---- 8-bit to 7-bit (RFC 6152 3, RFC 2045) ------------------------------- */
 
-#define MIME_DEPTH_MAX 20
-
-/* The end of the line starting at p (after its LF), or e. */
-static const char *
-line_end(const char *p, const char *e)
-{
-	const char *nl = memchr(p, '\n', (size_t)(e - p));
-	return nl ? nl + 1 : e;
-}
-
-static int
-blank_line(const char *p, const char *le)
-{
-	return (le - p == 1 && p[0] == '\n') || (le - p == 2 && p[0] == '\r' && p[1] == '\n');
-}
-
-/* The header's fields of interest, unfolded into small buffers. */
-struct mime_hdr {
-	char type[128];		/* "multipart/mixed", lower case */
-	char boundary[128];
-	char cte[32];		/* "8bit", lower case */
-	int has_version, has_type;
-};
-
-static void
-hdr_value(const char *p, const char *e, char *out, size_t len)
-{
-	size_t j = 0;
-
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	for (; p < e && j + 1 < len; p++)
-		if (*p != '\r' && *p != '\n')
-			out[j++] = *p == '\t' ? ' ' : *p;
-	while (j > 0 && out[j - 1] == ' ')
-		j--;
-	out[j] = '\0';
-}
-
-static void
-parse_ctype(const char *v, struct mime_hdr *h)
-{
-	size_t i;
-	const char *b;
-
-	for (i = 0; v[i] && v[i] != ';' && v[i] != ' ' && i + 1 < sizeof h->type; i++)
-		h->type[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
-	h->type[i] = '\0';
-	for (b = v; *b; b++)
-		if (ascii_ncasecmp(b, "boundary=", 9) == 0 && (b == v || b[-1] == ';' ||
-		    b[-1] == ' '))
-			break;
-	if (!*b)
-		return;
-	b += 9;
-	i = 0;
-	if (*b == '"') {
-		for (b++; *b && *b != '"' && i + 1 < sizeof h->boundary; b++)
-			h->boundary[i++] = *b;
-	} else {
-		for (; *b && *b != ';' && *b != ' ' && i + 1 < sizeof h->boundary; b++)
-			h->boundary[i++] = *b;
-	}
-	h->boundary[i] = '\0';
-}
-
-/* Reads the header [p, e); fields are lines plus their continuations. */
-static void
-parse_hdr(const char *p, const char *e, struct mime_hdr *h)
-{
-	char v[1024];
-
-	memset(h, 0, sizeof *h);
-	while (p < e) {
-		const char *f = p, *fe = line_end(p, e), *colon;
-
-		while (fe < e && (*fe == ' ' || *fe == '\t'))
-			fe = line_end(fe, e);
-		colon = memchr(f, ':', (size_t)(fe - f));
-		if (colon) {
-			size_t nl = (size_t)(colon - f);
-			hdr_value(colon + 1, fe, v, sizeof v);
-			if (nl == 12 && ascii_ncasecmp(f, "Content-Type", 12) == 0) {
-				h->has_type = 1;
-				parse_ctype(v, h);
-			} else if (nl == 25 && ascii_ncasecmp(f, "Content-Transfer-Encoding", 25) == 0) {
-				snprintf(h->cte, sizeof h->cte, "%s", v);
-				ascii_lower(h->cte);
-			} else if (nl == 12 && ascii_ncasecmp(f, "MIME-Version", 12) == 0)
-				h->has_version = 1;
-		}
-		p = fe;
-	}
-}
-
-/* Copies the header without its Content-Transfer-Encoding field. */
-static void
-copy_hdr_without_cte(const char *p, const char *e, struct buf *out)
-{
-	while (p < e) {
-		const char *f = p, *fe = line_end(p, e);
-
-		while (fe < e && (*fe == ' ' || *fe == '\t'))
-			fe = line_end(fe, e);
-		if (!(fe - f > 25 && ascii_ncasecmp(f, "Content-Transfer-Encoding", 25) == 0 &&
-		    (f[25] == ':' || f[25] == ' ' || f[25] == '\t')))
-			buf_add(out, f, (size_t)(fe - f));
-		p = fe;
-	}
-}
-
-static int
-needs_encoding(const char *p, const char *e)
-{
-	size_t col = 0;
-
-	for (; p < e; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 128 || c == 0)
-			return 1;
-		col = c == '\n' ? 0 : col + 1;
-		if (col > 998)
-			return 1;
-	}
-	return 0;
-}
-
-static void
-qp_encode(const char *p, const char *e, struct buf *out)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	while (p < e) {
-		const char *le = line_end(p, e), *te = le;
-		int col = 0, eol = le > p && le[-1] == '\n';
-
-		if (eol)
-			te--;
-		if (eol && te > p && te[-1] == '\r')
-			te--;
-		for (const char *q = p; q < te; q++) {
-			unsigned char c = (unsigned char)*q;
-			int enc = c == '=' || c > 126 || (c < 32 && c != '\t') ||
-			    ((c == ' ' || c == '\t') && q + 1 == te);
-			if (col + (enc ? 3 : 1) > 75) {
-				buf_adds(out, "=\r\n");
-				col = 0;
-			}
-			if (enc) {
-				buf_addc(out, '=');
-				buf_addc(out, hex[c >> 4]);
-				buf_addc(out, hex[c & 15]);
-				col += 3;
-			} else {
-				buf_addc(out, (char)c);
-				col++;
-			}
-		}
-		if (eol)
-			buf_adds(out, "\r\n");
-		p = le;
-	}
-}
-
-static int convert_entity(const char *p, const char *e, struct buf *out, int depth);
-
-/* The body of a multipart entity: parts between "--boundary" lines; the
- * preamble and what follows the closing "--boundary--" are copied. */
-static int
-convert_multipart(const char *p, const char *e, const char *bnd, struct buf *out, int depth)
-{
-	size_t bl = strlen(bnd);
-	const char *part = NULL;	/* start of the current part */
-	int n = 0;
-
-	while (p < e) {
-		const char *le = line_end(p, e), *pe;
-		int delim = (size_t)(le - p) >= bl + 2 && p[0] == '-' && p[1] == '-' &&
-		    memcmp(p + 2, bnd, bl) == 0;
-
-		if (!delim) {
-			if (!part)
-				buf_add(out, p, (size_t)(le - p));	/* preamble */
-			p = le;
-			continue;
-		}
-		if (part) {
-			/* The line break before the delimiter belongs to it. */
-			pe = p;
-			if (pe > part && pe[-1] == '\n')
-				pe--;
-			if (pe > part && pe[-1] == '\r')
-				pe--;
-			n += convert_entity(part, pe, out, depth + 1);
-			buf_add(out, pe, (size_t)(p - pe));
-		}
-		buf_add(out, p, (size_t)(le - p));
-		if ((size_t)(le - p) >= bl + 4 && p[bl + 2] == '-' && p[bl + 3] == '-') {
-			buf_add(out, le, (size_t)(e - le));	/* epilogue */
-			return n;
-		}
-		part = p = le;
-	}
-	if (part)	/* no closing delimiter: the last part runs to the end */
-		n += convert_entity(part, e, out, depth + 1);
-	return n;
-}
-
-/* One entity (header, blank line, body) into out; returns parts converted. */
-static int
-convert_entity(const char *p, const char *e, struct buf *out, int depth)
-{
-	const char *h = p, *he, *body;
-	struct mime_hdr mh;
-	int n;
-
-	/* The header ends at the first blank line (or the end). */
-	for (he = p; he < e; he = line_end(he, e))
-		if (blank_line(he, line_end(he, e)))
-			break;
-	body = he < e ? line_end(he, e) : e;
-	parse_hdr(h, he, &mh);
-	if (depth > MIME_DEPTH_MAX) {
-		buf_add(out, p, (size_t)(e - p));
-		return 0;
-	}
-	if (strncmp(mh.type, "multipart/", 10) == 0 && mh.boundary[0]) {
-		struct buf b = { 0 };
-		n = convert_multipart(body, e, mh.boundary, &b, depth);
-		if (n > 0 && (!strcmp(mh.cte, "8bit") || !strcmp(mh.cte, "binary"))) {
-			copy_hdr_without_cte(h, he, out);
-			buf_adds(out, "Content-Transfer-Encoding: 7bit\r\n");
-		} else
-			buf_add(out, h, (size_t)(he - h));
-		if (depth == 0 && n > 0 && !mh.has_version)
-			buf_adds(out, "MIME-Version: 1.0\r\n");
-		buf_add(out, he, (size_t)(body - he));
-		buf_add(out, b.p ? b.p : "", b.len);
-		buf_free(&b);
-		return n;
-	}
-	if (!strcmp(mh.type, "message/rfc822") || !strcmp(mh.type, "message/global")) {
-		struct buf b = { 0 };
-		n = convert_entity(body, e, &b, depth + 1);
-		if (n > 0 && (!strcmp(mh.cte, "8bit") || !strcmp(mh.cte, "binary"))) {
-			copy_hdr_without_cte(h, he, out);
-			buf_adds(out, "Content-Transfer-Encoding: 7bit\r\n");
-		} else
-			buf_add(out, h, (size_t)(he - h));
-		buf_add(out, he, (size_t)(body - he));
-		buf_add(out, b.p ? b.p : "", b.len);
-		buf_free(&b);
-		return n;
-	}
-	if (!strcmp(mh.cte, "base64") || !strcmp(mh.cte, "quoted-printable") ||
-	    !needs_encoding(body, e)) {
-		buf_add(out, p, (size_t)(e - p));
-		return 0;
-	}
-	copy_hdr_without_cte(h, he, out);
-	if (depth == 0 && !mh.has_version)
-		buf_adds(out, "MIME-Version: 1.0\r\n");
-	buf_adds(out, "Content-Transfer-Encoding: quoted-printable\r\n");
-	if (he < e)
-		buf_add(out, he, (size_t)(body - he));
-	else
-		buf_adds(out, "\r\n");
-	qp_encode(body, e, out);
-	return 1;
-}
-
+/* One algorithm for the daemon and for `paloma send` (which converts before
+ * signing): sevenbit.c. */
 int
 pl_smtp_to_7bit(const char *msg, size_t len, struct buf *out)
 {
-	return convert_entity(msg, msg + len, out, 0);
+	return pl_7bit_convert(msg, len, out);
 }

@@ -93,7 +93,7 @@ enum pl_smtp_result { PL_SMTP_DELIVERED, PL_SMTP_TEMP, PL_SMTP_PERM };
 enum pl_smtp_step {
 	PL_SMTP_STEP_CONNECT, PL_SMTP_STEP_GREETING, PL_SMTP_STEP_EHLO,
 	PL_SMTP_STEP_STARTTLS, PL_SMTP_STEP_MAIL, PL_SMTP_STEP_RCPT,
-	PL_SMTP_STEP_DATA, PL_SMTP_STEP_FINAL,
+	PL_SMTP_STEP_DATA, PL_SMTP_STEP_FINAL, PL_SMTP_STEP_AUTH,
 };
 
 /* The same fields as conn.h's struct pl_outcome. */
@@ -103,7 +103,7 @@ struct pl_smtp_outcome {
 	char reply[2048];	/* the remote's full reply (lines joined with "\n"), or
 				 * our own reason starting with "paloma: " */
 	char step[16];		/* "connect", "greeting", "EHLO", "STARTTLS", "MAIL",
-				 * "RCPT", "DATA", "final" */
+				 * "RCPT", "DATA", "final", "AUTH" */
 };
 
 const char *pl_smtp_step_name(enum pl_smtp_step st);
@@ -116,7 +116,10 @@ const char *pl_smtp_step_name(enum pl_smtp_step st);
  * with a temporary 4.7.4 ("security features not supported", RFC 3463) when
  * STARTTLS is not offered or refused: the server may be fixed, another MX may
  * have it, and the queue's lifetime turns it into a bounce in the end. */
-enum pl_smtp_tls { PL_SMTP_TLS_NONE, PL_SMTP_TLS_OPPORTUNISTIC, PL_SMTP_TLS_REQUIRED };
+enum pl_smtp_tls { PL_SMTP_TLS_NONE, PL_SMTP_TLS_OPPORTUNISTIC, PL_SMTP_TLS_REQUIRED,
+	PL_SMTP_TLS_IMPLICIT };
+/* IMPLICIT (smtps, RFC 8314): the handshake comes first, before the greeting;
+ * the machine starts in WANT_START_TLS. */
 
 /* RFC 5321 4.5.3.2 timeouts, in seconds; 0 in params means the default. */
 struct pl_smtp_timeouts {
@@ -148,6 +151,16 @@ struct pl_smtp_params {
 	const char *helo;	/* our name for EHLO/HELO */
 	enum pl_smtp_tls tls;
 	struct pl_smtp_timeouts timeouts;
+	/* AUTH (RFC 4954) toward a relay: with auth_user set the session logs
+	 * in once TLS is up, before any transaction, by XOAUTH2 when
+	 * auth_xoauth2, else PLAIN or LOGIN (whichever EHLO offers, PLAIN
+	 * first).  The secret is asked for with WANT_SECRET only then.
+	 * auth_host names the server in reasons ("relay HOST refused the login
+	 * for USER: 535 …").  A refused login is a temporary failure of every
+	 * recipient (the password is wrong, not the address). */
+	const char *auth_user;
+	int auth_xoauth2;
+	const char *auth_host;
 	/* The outcome of recipient k of t; exactly once per recipient. */
 	void (*rcpt_done)(void *arg, struct pl_smtp_txn *t, size_t k,
 	    const struct pl_smtp_outcome *o);
@@ -173,6 +186,8 @@ enum pl_smtp_want {
 	PL_SMTP_WANT_TXN,	/* ready: pl_smtp_add_txn() or pl_smtp_quit() */
 	PL_SMTP_WANT_CLOSE,	/* close the socket, then pl_smtp_on_closed() */
 	PL_SMTP_WANT_DONE,	/* finished, all outcomes given */
+	PL_SMTP_WANT_SECRET,	/* AUTH is next: pl_smtp_set_secret() or
+				 * pl_smtp_secret_failed() */
 };
 
 struct pl_smtp *pl_smtp_new(const struct pl_smtp_params *p);
@@ -183,6 +198,14 @@ void pl_smtp_on_connected(struct pl_smtp *s);
 void pl_smtp_on_connect_failed(struct pl_smtp *s, const char *why);
 void pl_smtp_on_data(struct pl_smtp *s, const char *p, size_t n);
 void pl_smtp_on_tls(struct pl_smtp *s, int ok);
+/* The handshake failed for a reason worth telling (a relay's certificate
+ * did not verify): like pl_smtp_on_tls(s, 0), with why in the outcome. */
+void pl_smtp_on_tls_error(struct pl_smtp *s, const char *why);
+/* During WANT_SECRET: the password or XOAUTH2 token (copied; the machine
+ * clears its copies and the output holding it once used), or why there is
+ * none (a temporary failure of the connection). */
+void pl_smtp_set_secret(struct pl_smtp *s, const char *secret);
+void pl_smtp_secret_failed(struct pl_smtp *s, const char *why);
 void pl_smtp_on_closed(struct pl_smtp *s);
 void pl_smtp_on_timeout(struct pl_smtp *s);
 /* Gives up now (daemon stopping): unfinished recipients temporary with why. */
@@ -222,6 +245,30 @@ int pl_smtp_usable(const struct pl_smtp *s);
 int pl_smtp_tls_failed(const struct pl_smtp *s);
 /* 1 while TLS is in effect (after on_tls(s, 1)). */
 int pl_smtp_tls_active(const struct pl_smtp *s);
+
+/* 1 when the login was refused (the outcome says so): the relay is
+ * reachable, the credentials are wrong. */
+int pl_smtp_auth_failed(const struct pl_smtp *s);
+
+/* ---- AUTH and relay helpers (pure) ---------------------------------------- */
+
+/* The AUTH mechanism to use from EHLO's list ("PLAIN LOGIN XOAUTH2"):
+ * "XOAUTH2" when xoauth2 (and offered), else "PLAIN", else "LOGIN"; NULL when
+ * none of those is offered. */
+const char *pl_smtp_auth_mech(const char *offered, int xoauth2);
+/* The initial response of AUTH PLAIN (RFC 4616: "\0user\0password") or
+ * XOAUTH2 ("user=U\1auth=Bearer T\1\1"), base64, appended to out. */
+void pl_smtp_auth_plain(struct buf *out, const char *user, const char *pass);
+void pl_smtp_auth_xoauth2(struct buf *out, const char *user, const char *token);
+/* Base64 (RFC 4648, padded, one line) of p[0..n), appended to out. */
+void pl_smtp_base64(struct buf *out, const unsigned char *p, size_t n);
+
+/* The fallback rule for transport = direct with a fallback_relay: 1 when a
+ * refusal is about the sending host's reputation, not the recipient: a
+ * permanent reply (5xx) with enhanced status 5.7.x or code 554 whose text
+ * names a blocklist: "blocked", "blacklist", "blocklist", "spamhaus",
+ * "reputation", "DNSBL" anywhere, or "RBL" as a word (case-insensitive).  status is the RFC 3463 code, reply the full reply. */
+int pl_smtp_blocklisted(const char *status, const char *reply);
 
 /* ---- Body helpers (usable alone) ----------------------------------------- */
 

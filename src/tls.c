@@ -43,19 +43,27 @@ pl_tls_ctx_new(enum pl_tls_mode mode, const char *ca_file, struct pl_err *e)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (mode == PL_TLS_RELAY)
+		SSL_CTX_set_default_verify_paths(ctx);
 	if (ca_file) {
 		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 			ssl_error(e, "cannot load CA file", 0);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
-	} else {
+	} else if (mode != PL_TLS_RELAY) {
 		SSL_CTX_set_default_verify_paths(ctx);
 	}
 	/* MX: verify, but never fail the handshake for it (opportunistic);
 	 * the result is read back with SSL_get_verify_result. */
-	SSL_CTX_set_verify(ctx, mode == PL_TLS_VERIFY ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_verify(ctx, mode != PL_TLS_MX ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
 	return ctx;
+}
+
+int
+pl_tls_ctx_verifies(void *ctx)
+{
+	return SSL_CTX_get_verify_mode(ctx) != SSL_VERIFY_NONE;
 }
 
 void

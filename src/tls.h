@@ -14,11 +14,16 @@
 
 struct pl_tls;
 
-enum pl_tls_mode { PL_TLS_MX, PL_TLS_VERIFY };
+enum pl_tls_mode { PL_TLS_MX, PL_TLS_VERIFY, PL_TLS_RELAY };
 
-/* A client context.  ca_file: NULL for the system's trust store. */
+/* A client context.  ca_file: NULL for the system's trust store.  VERIFY
+ * trusts ca_file instead of the system's CAs; RELAY (a submission server)
+ * trusts the system's CAs and ca_file too; both fail the handshake when
+ * the chain or the host name given to pl_tls_new does not verify. */
 void *pl_tls_ctx_new(enum pl_tls_mode mode, const char *ca_file, struct pl_err *e);
 void pl_tls_ctx_free(void *ctx);
+/* 1 when the context fails handshakes that do not verify (VERIFY, RELAY). */
+int pl_tls_ctx_verifies(void *ctx);
 
 /* Starts a client session on a connected socket; host is used for SNI and
  * the name check. */

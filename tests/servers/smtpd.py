@@ -82,6 +82,16 @@ EXAMPLES
   smtpd.py ... --greylist --greylist-state $T/grey.json
   smtpd.py ... --drop-at dot --faulty-connections 1     (the retry succeeds)
   smtpd.py ... --tls-cert c.pem --tls-key k.pem --log dialogue.log
+  smtpd.py ... --tls-cert c.pem --tls-key k.pem --smtps \\
+      --auth-user me --auth-password secret --require-auth   (a relay)
+
+AUTH (a relay, RFC 4954).  --auth-user/--auth-password turn AUTH on with
+one valid login; it is offered only under TLS (after STARTTLS, or at once
+with --smtps).  Mechanisms: --auth-mechs, default "PLAIN LOGIN"; XOAUTH2 is
+there when named (the password is then the bearer token; a wrong one gets
+the 334 error challenge, then 535).  Each attempt is logged as
+"cN * auth MECH USER accepted|refused"; accepted messages carry the login
+in the spool key auth_user (null without AUTH).
 """
 
 import argparse
@@ -205,9 +215,19 @@ def parse_args(argv):
     g.add_argument("--tls-key", metavar="PEM", help="... and this key")
     g.add_argument("--require-tls", action="store_true",
                    help="530 to MAIL etc. before STARTTLS")
+    g.add_argument("--smtps", action="store_true",
+                   help="TLS from the first byte (implicit TLS, port 465 "
+                   "style) with --tls-cert/--tls-key; no STARTTLS")
     g.add_argument("--broken-tls", nargs="?", const="garbage",
                    choices=("garbage", "close", "stall"),
                    help="fail the TLS handshake after 220 (see above)")
+    g = p.add_argument_group("AUTH (see above)")
+    g.add_argument("--auth-user", metavar="USER", help="the one valid login")
+    g.add_argument("--auth-password", metavar="PASS", help="its password")
+    g.add_argument("--auth-mechs", default="PLAIN LOGIN", metavar="LIST",
+                   help="mechanisms offered (PLAIN LOGIN XOAUTH2)")
+    g.add_argument("--require-auth", action="store_true",
+                   help="530 to MAIL before a successful AUTH")
     g = p.add_argument_group("capabilities (EHLO)")
     g.add_argument("--no-ehlo", action="store_true",
                    help="500 to EHLO, so that the client falls back to HELO")
@@ -271,6 +291,13 @@ def parse_args(argv):
         p.error("--tls-cert and --tls-key go together")
     if a.require_tls and not a.tls_cert:
         p.error("--require-tls needs --tls-cert/--tls-key")
+    if a.smtps and not a.tls_cert:
+        p.error("--smtps needs --tls-cert/--tls-key")
+    if bool(a.auth_user) != bool(a.auth_password):
+        p.error("--auth-user and --auth-password go together")
+    if a.require_auth and not a.auth_user:
+        p.error("--require-auth needs --auth-user/--auth-password")
+    a.auth_mechs = a.auth_mechs.upper().split()
     a.faults = {}
     for opt, action in (("drop_at", "drop"), ("stall_at", "stall"),
                         ("garbage", "garbage"), ("huge_reply", "huge"),
@@ -369,7 +396,7 @@ class Handler:
         if cfg.no_8bitmime:
             drop.add("8BITMIME")
         caps = [c for c in caps if c.split()[0] not in drop
-                and not c.startswith("AUTH")]
+                and (cfg.auth_user or not c.startswith("AUTH"))]
         if not cfg.no_pipelining:
             caps.append("PIPELINING")
         if not cfg.no_enhancedstatuscodes:
@@ -379,6 +406,36 @@ class Handler:
         lines = [responses[0][4:]] + caps
         return [("250-" if i < len(lines) - 1 else "250 ") + t
                 for i, t in enumerate(lines)]
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        user = auth_data.login.decode("utf-8", "replace")
+        ok = (auth_data.login == self.cfg.auth_user.encode() and
+              auth_data.password == self.cfg.auth_password.encode())
+        server.event(f"auth {mechanism} {user} "
+                     f"{'accepted' if ok else 'refused'}")
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    async def auth_XOAUTH2(self, server, args):
+        import base64
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        try:
+            raw = base64.b64decode(args[1], validate=True).decode()
+            fields = dict(f.split("=", 1) for f in raw.split("\x01") if f)
+            user, token = fields["user"], fields["auth"][len("Bearer "):]
+        except Exception:
+            await server.push("501 5.5.2 Bad XOAUTH2 initial response")
+            return AuthResult(success=False, handled=True)
+        res = self.authenticate(server, server.session, server.envelope,
+                                "XOAUTH2", LoginPassword(user.encode(),
+                                                         token.encode()))
+        if not res.success:
+            await server.challenge_auth(
+                '{"status":"401","schemes":"bearer","scope":"mail"}')
+            return AuthResult(success=False, handled=False,
+                              message="535 5.7.8 Username and Password not "
+                              "accepted (XOAUTH2)")
+        return res
 
     async def handle_MAIL(self, server, session, envelope, address, options):
         if self.cfg.no_8bitmime and "BODY=8BITMIME" in options:
@@ -431,6 +488,8 @@ class Handler:
             "smtputf8": bool(envelope.smtp_utf8),
             "size": int(size) if size and size.isdigit() else None,
             "rcpt_tos": envelope.rcpt_tos,
+            "auth_user": session.auth_data.login.decode("utf-8", "replace")
+            if session.authenticated and session.auth_data else None,
             "rcpt_options": envelope.rcpt_options,
             "length": len(content),
             "body_8bit": any(b >= 0x80 for b in content),
@@ -517,6 +576,12 @@ class TestSMTP(SMTP):
             self.faulty = fc is None or self.conn_no <= fc
             peer = transport.get_extra_info("peername") or ("?", 0)
             self.event(f"connect from {peer[0]} port {peer[1]}")
+            if self.cfg.smtps:
+                obj = transport.get_extra_info("ssl_object")
+                self.session.ssl = {"ssl_object": obj}
+                if obj:
+                    self.event(f"tls {obj.version()} {obj.cipher()[0]} "
+                               "(implicit)")
         elif self.session.ssl:
             obj = self.session.ssl.get("ssl_object")
             self.event(f"tls {obj.version()} {obj.cipher()[0]}" if obj
@@ -691,12 +756,22 @@ def main(argv):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     kw = dict(hostname=cfg.hostname, ident="ESMTP paloma test smtpd.py "
-              f"(aiosmtpd {aiosmtpd.__version__})", tls_context=tls,
+              f"(aiosmtpd {aiosmtpd.__version__})",
+              tls_context=None if cfg.smtps else tls,
               require_starttls=cfg.require_tls,
               enable_SMTPUTF8=not cfg.no_smtputf8, decode_data=False,
               timeout=cfg.timeout, loop=loop)
     if cfg.size_limit is not None:
         kw["data_size_limit"] = cfg.size_limit or None
+    if cfg.auth_user:
+        kw["authenticator"] = handler.authenticate
+        kw["auth_required"] = cfg.require_auth
+        # under --smtps aiosmtpd does not know the connection is TLS
+        kw["auth_require_tls"] = not cfg.smtps
+        kw["auth_exclude_mechanism"] = [m for m in ("PLAIN", "LOGIN", "XOAUTH2")
+                                        if m not in cfg.auth_mechs]
+    else:
+        kw["auth_exclude_mechanism"] = ["XOAUTH2"]
 
     def factory():
         return TestSMTP(handler, cfg, dlog, **kw)
@@ -705,7 +780,8 @@ def main(argv):
     try:
         for host, port in cfg.listen:
             servers.append(loop.run_until_complete(
-                loop.create_server(factory, host, port, reuse_address=True)))
+                loop.create_server(factory, host, port, reuse_address=True,
+                                   ssl=tls if cfg.smtps else None)))
     except OSError as e:
         sys.stderr.write(f"smtpd.py: cannot listen on {host}:{port}: {e}\n")
         return 2
