@@ -56,12 +56,12 @@ ALL_CFLAGS = $(BASE) $(WARN) $(CFLAGS) $(NET_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR
 UI_CFLAGS  = $(ALL_CFLAGS) $(CURSES_CFLAGS) $(GMIME_CFLAGS) -Iui
 
 # Core objects every face uses (libc only).
-CORE = util fsutil paths config secret addr message queue ctl log maildir outbox sevenbit
+CORE = util fsutil paths config secret addr message queue ctl log maildir outbox sevenbit dkim
 # The front end: the scripts' hot path.
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn report tls
+NET = smtp dns dsn report tls dnssync
 # notmuch: only paloma-index and the tests link it, never the daemon.
 INDEX = index
 INDEX_O = $(INDEX:%=$(B)/src/%.o)
@@ -92,7 +92,7 @@ UI_O = $(UI_SRC:ui/%.c=$(B)/ui/%.o)
 CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui
+HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
@@ -125,6 +125,12 @@ $(B)/bin/paloma: $(FRONT_O) $(CORE_O)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/libexec/paloma/paloma-daemon: $(DAEMON_O) $(NET_O) $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
+
+# paloma dkim keygen|check: OpenSSL and c-ares (the front end signs through
+# dkim.c, which loads libopendkim with dlopen only for accounts with a key).
+$(B)/libexec/paloma/paloma-dkim: $(B)/src/dkim_main.o $(NET_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 

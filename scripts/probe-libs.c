@@ -2,7 +2,7 @@
  * missing library is named at build time.  Prints their versions. */
 #include <ares.h>
 #include <curses.h>
-#include <dkim.h>
+#include <opendkim/dkim.h>	/* not src/dkim.h, which -Isrc finds first */
 #include <libetpan/libetpan.h>
 #include <notmuch.h>
 #include <openssl/opensslv.h>

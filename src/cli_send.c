@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "ctl.h"
+#include "dkim.h"
 #include "fsutil.h"
 #include "maildir.h"
 #include "message.h"
@@ -323,6 +324,15 @@ prepare(const struct pl_config *c, const struct send_opts *so, char *data, size_
 		pl_envelope_add_rcpt(&out->env, rcpt.v[i].mailbox, out->env.created);
 	memset(&out->text, 0, sizeof out->text);
 	pl_message_write(&m, &out->text);
+	/* Signed as it will be sent: made 7-bit-safe first (dkim.h). */
+	if (acct && acct->dkim_key) {
+		if (pl_dkim_sign_message(acct, &out->text, e) < 0) {
+			buf_free(&out->text);
+			pl_envelope_free(&out->env);
+			goto out;
+		}
+		out->env.body_8bit = pl_has_8bit(out->text.p, out->text.len);
+	}
 	if ((long long)out->text.len > c->max_message_size) {
 		pl_errf(e, EX_DATAERR, "message is %zu bytes, larger than max_message_size "
 		    "(%lld bytes)", out->text.len, c->max_message_size);

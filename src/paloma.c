@@ -6,6 +6,8 @@
  *   paloma [-c FILE] log …        the delivery log
  *   paloma [-c FILE] daemon …     runs libexec/paloma/paloma-daemon
  *   paloma [-c FILE] sync …       runs libexec/paloma/paloma-sync
+ *   paloma [-c FILE] dkim …       runs libexec/paloma/paloma-dkim
+ *   paloma [-c FILE] doctor …     runs libexec/paloma/paloma-doctor
  *   paloma [-c FILE]              the terminal client, libexec/paloma/paloma-ui
  */
 #include <errno.h>
@@ -34,6 +36,8 @@ usage(FILE *f)
 	    "                                                    the outgoing queue\n"
 	    "  daemon [--foreground] [--once]                    deliver the queue\n"
 	    "  sync [-q] [ACCOUNT…]                              read mail in (IMAP, POP3)\n"
+	    "  dkim keygen DOMAIN [--selector S] | check [ACCOUNT]  DKIM keys and records\n"
+	    "  doctor [--json] [ACCOUNT]                         will my mail arrive?\n"
 	    "  log [--since DURATION] [WORD…]                    the delivery log\n"
 	    "  config check                                      validate and print settings\n"
 	    "  version                                           print the version\n"
@@ -115,6 +119,10 @@ main(int argc, char **argv)
 		return cli_exec_helper(&o, "paloma-daemon", argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "sync"))
 		return cli_exec_helper(&o, "paloma-sync", argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "dkim"))
+		return cli_exec_helper(&o, "paloma-dkim", argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "doctor"))
+		return cli_exec_helper(&o, "paloma-doctor", argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "version")) {
 		puts("paloma " PALOMA_VERSION);
 		return 0;
