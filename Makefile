@@ -61,7 +61,7 @@ CORE = util fsutil paths config secret addr message queue ctl log maildir outbox
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn report tls dnssync
+NET = smtp dns dsn report tls spf dnssync
 # notmuch: only paloma-index and the tests link it, never the daemon.
 INDEX = index
 INDEX_O = $(INDEX:%=$(B)/src/%.o)
@@ -92,7 +92,7 @@ UI_O = $(UI_SRC:ui/%.c=$(B)/ui/%.o)
 CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim
+HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim paloma-doctor
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
@@ -131,6 +131,11 @@ $(B)/libexec/paloma/paloma-daemon: $(DAEMON_O) $(NET_O) $(CORE_O)
 # paloma dkim keygen|check: OpenSSL and c-ares (the front end signs through
 # dkim.c, which loads libopendkim with dlopen only for accounts with a key).
 $(B)/libexec/paloma/paloma-dkim: $(B)/src/dkim_main.o $(NET_O) $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
+
+# paloma doctor: DNS (c-ares), sockets, OpenSSL for the DKIM key.
+$(B)/libexec/paloma/paloma-doctor: $(B)/src/doctor_main.o $(B)/src/doctor.o $(NET_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 

@@ -9,6 +9,7 @@ make -s -C "$top" B="$B" PREFIX="$P" install install-sendmail >"$T/make.out" 2>&
 expect_eq "make install install-sendmail succeeds" "$?" 0
 for f in bin/paloma libexec/paloma/paloma-daemon libexec/paloma/paloma-index \
 	libexec/paloma/paloma-sync share/man/man1/paloma-sync.1 \
+	libexec/paloma/paloma-doctor share/man/man1/paloma-doctor.1 \
 	share/man/man1/paloma.1 \
 	share/man/man1/paloma-daemon.1 share/man/man5/paloma.conf.5 \
 	share/paloma/paloma.conf.sample share/paloma/systemd/paloma.service \
@@ -23,7 +24,7 @@ write_config "autostart = no"
 printf 'Subject: x\n\nbody\n' | "$P/bin/sendmail" -oi a@example.test
 expect_eq "the installed sendmail queues" "$?/$(queue_count)" "0/1"
 if command -v man >/dev/null 2>&1; then
-	for m in man1/paloma.1 man1/paloma-daemon.1 man1/paloma-sync.1 man5/paloma.conf.5; do
+	for m in man1/paloma.1 man1/paloma-daemon.1 man1/paloma-sync.1 man1/paloma-doctor.1 man5/paloma.conf.5; do
 		n=$(MANWIDTH=80 man -l "$P/share/man/$m" 2>"$T/man.err" | wc -l)
 		check "man page $m renders ($n lines, no warnings)" test "$n" -gt 50 -a ! -s "$T/man.err"
 	done

@@ -43,6 +43,10 @@
 #define LLVMFuzzerTestOneInput fuzz_mime_entry
 #include "../fuzz/fuzz_mime.c"
 #undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_spf_entry
+#include "../fuzz/fuzz_spf.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *, size_t);
 
@@ -57,6 +61,7 @@ static const struct {
 	{ "fuzz_smtp_reply", fuzz_smtp_reply_entry },
 	{ "fuzz_syncstate", fuzz_syncstate_entry },
 	{ "fuzz_mime", fuzz_mime_entry },
+	{ "fuzz_spf", fuzz_spf_entry },
 };
 
 static int
