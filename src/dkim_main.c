@@ -204,44 +204,12 @@ out:
 	return rc;
 }
 
-/* The value of tag in a DKIM tag list (RFC 6376 3.2), blanks removed, or
- * NULL.  A new string. */
-static char *
-tag_value(const char *rec, const char *tag)
-{
-	size_t tl = strlen(tag);
-	const char *p = rec;
-
-	while (*p) {
-		const char *end = strchr(p, ';'), *eq;
-
-		if (end == NULL)
-			end = p + strlen(p);
-		while (p < end && strchr(" \t\r\n", *p))
-			p++;
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (eq) {
-			const char *ne = eq;
-			while (ne > p && strchr(" \t\r\n", ne[-1]))
-				ne--;
-			if ((size_t)(ne - p) == tl && memcmp(p, tag, tl) == 0) {
-				struct buf v = { 0 };
-				for (const char *q = eq + 1; q < end; q++)
-					if (!strchr(" \t\r\n", *q))
-						buf_addc(&v, *q);
-				return v.p ? buf_steal(&v) : xstrdup("");
-			}
-		}
-		p = *end ? end + 1 : end;
-	}
-	return NULL;
-}
-
 /* 1 when the record's p= is the public half of k; else 0 with why. */
 static int
 record_matches(const char *rec, EVP_PKEY *k, char *why, size_t len)
 {
-	char *p = tag_value(rec, "p"), *kt = tag_value(rec, "k"), *v = tag_value(rec, "v");
+	char *p = pl_taglist_get(rec, "p", 0), *kt = pl_taglist_get(rec, "k", 0);
+	char *v = pl_taglist_get(rec, "v", 0);
 	unsigned char *der = NULL;
 	const unsigned char *q;
 	EVP_PKEY *pub = NULL;

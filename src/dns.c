@@ -619,15 +619,12 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 /* ---- The resolver ------------------------------------------------------- */
 
 int
-pl_dns_new(struct pl_dns **dp, const char *servers, int timeout_ms, struct pl_err *e)
+pl_dns_channel(void *chp, const char *servers, int timeout_ms, struct pl_err *e)
 {
+	ares_channel *ch = chp;
 	struct ares_options o;
-	struct pl_dns *d;
 	int rc;
 
-	*dp = NULL;
-	if (timeout_ms <= 0)
-		timeout_ms = PL_DNS_TIMEOUT_MS;
 	rc = ares_library_init(ARES_LIB_INIT_ALL);
 	if (rc != ARES_SUCCESS)
 		return pl_errf(e, EX_SOFTWARE, "cannot start the DNS resolver: %s", ares_strerror(rc));
@@ -635,23 +632,36 @@ pl_dns_new(struct pl_dns **dp, const char *servers, int timeout_ms, struct pl_er
 	/* c-ares doubles the wait at each round of tries: t + 2t for one server */
 	o.timeout = timeout_ms / 3 > 50 ? timeout_ms / 3 : 50;
 	o.tries = 2;
-	d = xcalloc(1, sizeof *d);
-	d->timeout_ms = timeout_ms;
-	rc = ares_init_options(&d->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	rc = ares_init_options(ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (rc != ARES_SUCCESS) {
-		free(d);
 		ares_library_cleanup();
 		return pl_errf(e, EX_OSERR, "cannot start the DNS resolver: %s", ares_strerror(rc));
 	}
 	if (servers) {
-		rc = *servers ? ares_set_servers_ports_csv(d->ch, servers) : ARES_EBADSTR;
+		rc = *servers ? ares_set_servers_ports_csv(*ch, servers) : ARES_EBADSTR;
 		if (rc != ARES_SUCCESS) {
-			ares_destroy(d->ch);
-			free(d);
+			ares_destroy(*ch);
 			ares_library_cleanup();
 			return pl_errf(e, EX_CONFIG, "dns_servers = %s: not a list of addresses such as "
 			    "127.0.0.1:5353,[::1]:53 (%s)", servers, ares_strerror(rc));
 		}
+	}
+	return 0;
+}
+
+int
+pl_dns_new(struct pl_dns **dp, const char *servers, int timeout_ms, struct pl_err *e)
+{
+	struct pl_dns *d;
+
+	*dp = NULL;
+	if (timeout_ms <= 0)
+		timeout_ms = PL_DNS_TIMEOUT_MS;
+	d = xcalloc(1, sizeof *d);
+	d->timeout_ms = timeout_ms;
+	if (pl_dns_channel(&d->ch, servers, timeout_ms, e) < 0) {
+		free(d);
+		return -1;
 	}
 	*dp = d;
 	return 0;

@@ -60,6 +60,11 @@ struct pl_dns;
  * (0: PL_DNS_TIMEOUT_MS); each DNS query is tried twice within it.
  * Returns 0, or -1 with e filled (EX_CONFIG for bad servers). */
 int pl_dns_new(struct pl_dns **d, const char *servers, int timeout_ms, struct pl_err *e);
+/* A c-ares channel (ch: an ares_channel *) with paloma's timeouts and the
+ * servers given ("ip[:port],…"; NULL: resolv.conf); for the blocking
+ * lookups of dnssync.c too.  The caller ares_destroy()s it and calls
+ * ares_library_cleanup(). */
+int pl_dns_channel(void *ch, const char *servers, int timeout_ms, struct pl_err *e);
 
 /* Ends every lookup still pending: each one's callback is called, before
  * pl_dns_free returns, with its answer when it had one, otherwise with

@@ -28,33 +28,12 @@ struct answer {
 int
 pl_dnssync_new(struct pl_dnssync **out, const char *servers, int timeout_ms, struct pl_err *e)
 {
-	struct ares_options o;
-	struct pl_dnssync *r;
-	int rc;
+	struct pl_dnssync *r = xcalloc(1, sizeof *r);
 
-	rc = ares_library_init(ARES_LIB_INIT_ALL);
-	if (rc != ARES_SUCCESS)
-		return pl_errf(e, EX_SOFTWARE, "cannot start the DNS resolver: %s", ares_strerror(rc));
-	memset(&o, 0, sizeof o);
-	o.timeout = timeout_ms / 3 > 50 ? timeout_ms / 3 : 50;
-	o.tries = 2;
-	r = xcalloc(1, sizeof *r);
 	r->timeout_ms = timeout_ms;
-	rc = ares_init_options(&r->ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	if (rc != ARES_SUCCESS) {
+	if (pl_dns_channel(&r->ch, servers, timeout_ms, e) < 0) {
 		free(r);
-		ares_library_cleanup();
-		return pl_errf(e, EX_OSERR, "cannot start the DNS resolver: %s", ares_strerror(rc));
-	}
-	if (servers) {
-		rc = *servers ? ares_set_servers_ports_csv(r->ch, servers) : ARES_EBADSTR;
-		if (rc != ARES_SUCCESS) {
-			ares_destroy(r->ch);
-			free(r);
-			ares_library_cleanup();
-			return pl_errf(e, EX_CONFIG, "dns_servers = %s: not a list of addresses such as "
-			    "127.0.0.1:5353 (%s)", servers, ares_strerror(rc));
-		}
+		return -1;
 	}
 	*out = r;
 	return 0;

@@ -583,35 +583,6 @@ dkim_pubkey(const char *path, char *why, size_t wlen)
 	return b64;
 }
 
-/* The value of tag in a "k=v; k=v" record, spaces removed; malloc'd or NULL. */
-static char *
-tag_value(const char *rec, const char *tag)
-{
-	size_t tl = strlen(tag);
-	const char *p = rec;
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		if (ascii_ncasecmp(p, tag, tl) == 0) {
-			const char *q = p + tl;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q == '=') {
-				struct buf b = { 0 };
-				for (q++; *q && *q != ';'; q++)
-					if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
-						buf_addc(&b, *q);
-				return buf_steal(&b);
-			}
-		}
-		p = strchr(p, ';');
-		if (p == NULL)
-			break;
-	}
-	return NULL;
-}
-
 /* 1 when the record is published and matches the key. */
 static int
 check_dkim(struct doc *d, const struct pl_account *a, const char *domain)
@@ -641,7 +612,7 @@ check_dkim(struct doc *d, const struct pl_account *a, const char *domain)
 	snprintf(name, sizeof name, "%s._domainkey.%s", a->dkim_selector, ddom);
 	rc = ask(d, 16, name, &ans, &n);
 	for (size_t i = 0; rc == 0 && i < n && p == NULL; i++)
-		p = tag_value(ans[i], "p");
+		p = pl_taglist_get(ans[i], "p", 0);
 	if (rc < 0) {
 		item(d, a->name, "dkim", PL_DOC_WARN, "the DKIM record at %s could not be looked "
 		    "up (%s)", name, pl_dnssync_error(d->dns));
@@ -694,11 +665,11 @@ dmarc_lookup(struct doc *d, const char *domain, struct dmarc *m)
 			if (ascii_ncasecmp(ans[i], "v=DMARC1", 8) != 0)
 				continue;
 			m->found = 1;
-			m->p = tag_value(ans[i], round == 1 ? "sp" : "p");
+			m->p = pl_taglist_get(ans[i], round == 1 ? "sp" : "p", 1);
 			if (m->p == NULL)
-				m->p = tag_value(ans[i], "p");
-			m->adkim = tag_value(ans[i], "adkim");
-			m->aspf = tag_value(ans[i], "aspf");
+				m->p = pl_taglist_get(ans[i], "p", 1);
+			m->adkim = pl_taglist_get(ans[i], "adkim", 1);
+			m->aspf = pl_taglist_get(ans[i], "aspf", 1);
 			break;
 		}
 		pl_dnssync_free_answers(ans, n);

@@ -386,3 +386,37 @@ pl_now(void)
 	}
 	return (int64_t)time(NULL) + offset;
 }
+
+char *
+pl_taglist_get(const char *rec, const char *tag, int icase)
+{
+	size_t tl = strlen(tag);
+	const char *p = rec;
+
+	while (*p) {
+		const char *end = strchr(p, ';'), *eq;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		while (p < end && strchr(" \t\r\n", *p))
+			p++;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq) {
+			const char *ne = eq;
+
+			while (ne > p && strchr(" \t\r\n", ne[-1]))
+				ne--;
+			if ((size_t)(ne - p) == tl && (icase ? ascii_ncasecmp(p, tag, tl) :
+			    memcmp(p, tag, tl)) == 0) {
+				struct buf v = { 0 };
+
+				for (const char *q = eq + 1; q < end; q++)
+					if (!strchr(" \t\r\n", *q))
+						buf_addc(&v, *q);
+				return v.p ? buf_steal(&v) : xstrdup("");
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}

@@ -55,6 +55,11 @@ int parse_size(const char *s, long long *out);
 /* Formats seconds as a short duration ("4h", "1d2h", "45s"). */
 void fmt_duration(long secs, char *out, size_t len);
 
+/* The value of tag in a "tag=value; tag=value" list (DKIM RFC 6376 3.2,
+ * DMARC, MTA-STS), blanks removed; NULL when absent.  icase: compare tag
+ * names without case (DMARC); DKIM's are case-sensitive.  A new string. */
+char *pl_taglist_get(const char *rec, const char *tag, int icase);
+
 /* Escapes a value for one line of a state file: backslash, CR, LF and other
  * control characters become \\, \r, \n, \xNN. unescape_value reverses it. */
 void escape_value(struct buf *b, const char *s);

@@ -223,5 +223,23 @@ main(void)
 		OK(b.len == 5 && strcmp(b.p, "a-1xy") == 0, "buf_printf and buf_add");
 		buf_free(&b);
 	}
+	/* tag=value lists (DKIM, DMARC) */
+	{
+		char *v;
+
+		v = pl_taglist_get("v=DKIM1; k=rsa; p=MIGf MA0G\r\n\tCSqG", "p", 0);
+		STREQ(v, "MIGfMA0GCSqG", "taglist: the value, folding and blanks removed");
+		free(v);
+		v = pl_taglist_get(" V = DMARC1 ;P=reject", "p", 1);
+		STREQ(v, "reject", "taglist: names without case when asked (DMARC)");
+		free(v);
+		v = pl_taglist_get("P=reject", "p", 0);
+		OK(v == NULL, "taglist: DKIM names are case-sensitive");
+		free(v);
+		v = pl_taglist_get("pp=1; p=", "p", 0);
+		STREQ(v, "", "taglist: an empty value, and no prefix match");
+		free(v);
+		OK(pl_taglist_get("k=rsa;;", "p", 0) == NULL, "taglist: absent");
+	}
 	return tap_done();
 }
