@@ -172,6 +172,43 @@ general_key(struct ctx *x, const char *k, const char *v)
 	return bad(x, "%s", "unknown key in [general]");
 }
 
+
+/* The rest of a URL after "scheme://": host (a name, or an IPv6 address
+ * in brackets), an optional :port, an optional final '/', nothing else.
+ * *h..*he is the host; *port 0 when none is given.  -1 on bad syntax. */
+static int
+host_port(const char *p, const char **h, const char **he, long *port)
+{
+	*port = 0;
+	if (*p == '[') {
+		*h = ++p;
+		*he = strchr(p, ']');
+		if (*he == NULL || *he == *h ||
+		    strspn(*h, "0123456789abcdefABCDEF:.") != (size_t)(*he - *h))
+			return -1;
+		p = *he + 1;
+	} else {
+		*h = p;
+		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+		*he = p;
+		if (*he == *h || **h == '.' || **h == '-')
+			return -1;
+	}
+	if (*p == ':') {
+		char *end;
+
+		errno = 0;
+		*port = strtol(p + 1, &end, 10);
+		if (errno || end == p + 1 || p[1] < '0' || p[1] > '9' || *port < 1 ||
+		    *port > 65535)
+			return -1;
+		p = end;
+	}
+	if (*p == '/')
+		p++;
+	return *p == '\0' ? 0 : -1;
+}
+
 /* "imaps://host[:port]", "imap://host[:port]" (or pop3s, pop3), an IPv6
  * address in brackets, an optional final '/'; no user, no path. */
 static int
@@ -196,30 +233,7 @@ parse_url(struct ctx *x, const char *k, const char *v)
 		p += 7;
 	else
 		return bad(x, fmt, v);
-	if (*p == '[') {
-		h = ++p;
-		he = strchr(p, ']');
-		if (he == NULL || he == h || strspn(h, "0123456789abcdefABCDEF:.") != (size_t)(he - h))
-			return bad(x, fmt, v);
-		p = he + 1;
-	} else {
-		h = p;
-		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
-		he = p;
-		if (he == h || *h == '.' || *h == '-')
-			return bad(x, fmt, v);
-	}
-	if (*p == ':') {
-		char *end;
-		errno = 0;
-		port = strtol(p + 1, &end, 10);
-		if (errno || end == p + 1 || p[1] < '0' || p[1] > '9' || port < 1 || port > 65535)
-			return bad(x, fmt, v);
-		p = end;
-	}
-	if (*p == '/')
-		p++;
-	if (*p != '\0')
+	if (host_port(p, &h, &he, &port) < 0)
 		return bad(x, fmt, v);
 	a->proto = pop ? PL_FETCH_POP3 : PL_FETCH_IMAP;
 	a->tls = implicit ? PL_FETCH_TLS : PL_FETCH_STARTTLS;
@@ -353,31 +367,7 @@ parse_relay(struct ctx *x, const char *v, struct pl_relay *r)
 		r->implicit_tls = 0, p += 7;
 	else
 		return bad(x, fmt, v);
-	if (*p == '[') {
-		h = ++p;
-		he = strchr(p, ']');
-		if (he == NULL || he == h || strspn(h, "0123456789abcdefABCDEF:.") != (size_t)(he - h))
-			return bad(x, fmt, v);
-		p = he + 1;
-	} else {
-		h = p;
-		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
-		he = p;
-		if (he == h || *h == '.' || *h == '-')
-			return bad(x, fmt, v);
-	}
-	if (*p == ':') {
-		char *end;
-
-		errno = 0;
-		port = strtol(p + 1, &end, 10);
-		if (errno || end == p + 1 || p[1] < '0' || p[1] > '9' || port < 1 || port > 65535)
-			return bad(x, fmt, v);
-		p = end;
-	}
-	if (*p == '/')
-		p++;
-	if (*p != '\0')
+	if (host_port(p, &h, &he, &port) < 0)
 		return bad(x, fmt, v);
 	free(r->host);
 	r->host = xstrndup(h, (size_t)(he - h));
