@@ -100,9 +100,13 @@ struct ctx {
 static int
 bad(struct ctx *x, const char *fmt, const char *value)
 {
+	struct buf shown = { 0 };
 	char why[512];
 
-	snprintf(why, sizeof why, fmt, value);
+	/* The value may hold any bytes: the message is one line of text. */
+	pl_buf_printable(&shown, value);
+	snprintf(why, sizeof why, fmt, shown.p ? shown.p : "");
+	buf_free(&shown);
 	return pl_errf(x->e, EX_CONFIG, "%s:%d: %s: %s", x->file, x->line, x->key, why);
 }
 
@@ -634,15 +638,77 @@ parse_retry(struct ctx *x, const char *v)
 	return 0;
 }
 
+/* One dns_servers item: "ip", "ip:port", "[ipv6]" or "[ipv6]:port", or a bare
+ * IPv6 address.  The syntax c-ares' ares_set_servers_ports_csv() takes. */
 static int
-check_servers(struct ctx *x, const char *v)
+server_ok(const char *s)
 {
-	/* "ip[:port]" or "[ipv6]:port", comma or space separated; c-ares parses
-	 * them for real, here only the characters are checked so that a typo is
-	 * reported with its line. */
-	for (const char *s = v; *s; s++)
-		if (!strchr("0123456789abcdefABCDEF.:[], ", *s))
-			return bad(x, "'%s' is not a list of IP addresses with optional :port", v);
+	char host[INET6_ADDRSTRLEN + 1];
+	unsigned char a[sizeof(struct in6_addr)];
+	const char *port = NULL, *end;
+	size_t n;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL || (end[1] != '\0' && end[1] != ':'))
+			return 0;
+		n = (size_t)(end - s - 1);
+		if (n >= sizeof host)
+			return 0;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		if (inet_pton(AF_INET6, host, a) != 1)
+			return 0;
+	} else if (inet_pton(AF_INET6, s, a) == 1) {
+		return 1;
+	} else {
+		end = strchr(s, ':');
+		n = end ? (size_t)(end - s) : strlen(s);
+		if (n >= sizeof host)
+			return 0;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (end)
+			port = end + 1;
+		if (inet_pton(AF_INET, host, a) != 1)
+			return 0;
+	}
+	if (port) {
+		char *pe;
+		long p = strtol(port, &pe, 10);
+
+		if (*port < '0' || *port > '9' || *pe || p < 1 || p > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+/* "ip[:port]" or "[ipv6]:port", comma or blank separated, each checked here
+ * so that a typo is reported with its line rather than at the first lookup.
+ * Kept comma separated, as c-ares wants them. */
+static int
+parse_servers(struct ctx *x, const char *v)
+{
+	char *copy = xstrdup(v), *save = NULL;
+	struct buf list = { 0 };
+
+	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		if (!server_ok(t)) {
+			bad(x, "'%s' is not an IP address with an optional :port", t);
+			free(copy);
+			buf_free(&list);
+			return -1;
+		}
+		if (list.len)
+			buf_addc(&list, ',');
+		buf_adds(&list, t);
+	}
+	free(copy);
+	if (list.len == 0)
+		return bad(x, "'%s' is not a list of IP addresses with optional :port", v);
+	free(x->c->dns_servers);
+	x->c->dns_servers = buf_steal(&list);
 	return 0;
 }
 
@@ -684,18 +750,55 @@ parse_dnsbl(struct ctx *x, const char *v)
 	return 0;
 }
 
+/* What EHLO may carry (RFC 5321 4.1.1.1): a domain of LDH labels, or an
+ * address literal "[192.0.2.1]" / "[IPv6:2001:db8::1]". */
+static int
+helo_ok(const char *v)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	size_t n = strlen(v), label = 0;
+
+	if (*v == '[') {
+		char lit[INET6_ADDRSTRLEN + 8];
+
+		if (n < 3 || v[n - 1] != ']' || n - 2 >= sizeof lit)
+			return 0;
+		memcpy(lit, v + 1, n - 2);
+		lit[n - 2] = '\0';
+		if (!ascii_ncasecmp(lit, "IPv6:", 5))
+			return inet_pton(AF_INET6, lit + 5, a) == 1;
+		return inet_pton(AF_INET, lit, a) == 1;
+	}
+	if (n == 0 || n > 253)
+		return 0;
+	for (const char *p = v;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+}
+
 static int
 delivery_key(struct ctx *x, const char *k, const char *v)
 {
 	struct pl_config *c = x->c;
 
-	if (!strcmp(k, "helo_name"))
+	if (!strcmp(k, "helo_name")) {
+		if (!helo_ok(v))
+			return bad(x, "'%s' is not a host name", v);
 		return set_str(&c->helo_name, v);
-	if (!strcmp(k, "dns_servers")) {
-		if (check_servers(x, v) < 0)
-			return -1;
-		return set_str(&c->dns_servers, v);
 	}
+	if (!strcmp(k, "dns_servers"))
+		return parse_servers(x, v);
 	if (!strcmp(k, "smtp_port"))
 		return parse_int(x, v, 1, 65535, &c->smtp_port);
 	if (!strcmp(k, "retry_schedule"))

@@ -346,7 +346,7 @@ check(const struct pl_config *c, int argc, char **argv)
 		const struct pl_account *a = pl_config_find_account(c, argv[0]);
 		if (a == NULL) {
 			fprintf(stderr, "paloma dkim: no account '%s' in %s\n", argv[0], c->path);
-			return EX_CONFIG;
+			return EX_USAGE;
 		}
 		if (a->dkim_key == NULL) {
 			fprintf(stderr, "paloma dkim: account '%s' has no dkim_key: make one with "

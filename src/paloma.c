@@ -99,6 +99,9 @@ main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--version")) {
 			puts("paloma " PALOMA_VERSION);
 			return 0;
+		} else if (!strcmp(argv[i], "-c")) {
+			fprintf(stderr, "paloma: -c needs a config FILE\n");
+			return EX_USAGE;
 		} else {
 			fprintf(stderr, "paloma: unknown option '%s'\n", argv[i]);
 			usage(stderr);

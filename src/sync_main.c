@@ -310,9 +310,12 @@ main(int argc, char **argv)
 		const struct pl_account *a = pl_config_find_account(&cfg, argv[k]);
 
 		if (a == NULL || a->proto == PL_FETCH_NONE) {
-			fprintf(stderr, "paloma sync: %s: %s in %s\n", argv[k],
-			    a ? "this account has no imap = or pop3 = server" : "no such account",
-			    cfg.path);
+			if (a)
+				fprintf(stderr, "paloma sync: account '%s' has no imap = or pop3 = "
+				    "server in %s\n", argv[k], cfg.path);
+			else
+				fprintf(stderr, "paloma sync: no account '%s' in %s\n", argv[k],
+				    cfg.path);
 			pl_config_free(&cfg);
 			return EX_USAGE;
 		}

@@ -316,6 +316,58 @@ escape_value(struct buf *b, const char *s)
 	}
 }
 
+size_t
+pl_utf8_char(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	unsigned long c, min;
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		len = 1, c = s[0], min = 0;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		len = 2, c = s[0] & 0x1f, min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3, c = s[0] & 0x0f, min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	if (cp)
+		*cp = c;
+	return len;
+}
+
+void
+pl_buf_printable(struct buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t l = pl_utf8_char(u + i, n - i, NULL);
+
+		if (l == 0 || u[i] < 0x20 || u[i] == 0x7f) {
+			buf_addc(b, '?');
+			i++;
+		} else {
+			buf_add(b, u + i, l);
+			i += l;
+		}
+	}
+}
+
 static int
 hexval(int c)
 {

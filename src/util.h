@@ -65,6 +65,14 @@ char *pl_taglist_get(const char *rec, const char *tag, int icase);
 void escape_value(struct buf *b, const char *s);
 char *unescape_value(const char *s);
 
+/* The length (1-4) of the well-formed UTF-8 character at s[0..n) (RFC 3629:
+ * no overlongs, surrogates or code points past U+10FFFF), its code point in
+ * *cp when cp is not NULL; 0 when the bytes there are not one. */
+size_t pl_utf8_char(const unsigned char *s, size_t n, unsigned long *cp);
+/* Appends s for a terminal or a one-line message: control characters and
+ * bytes that are not well-formed UTF-8 become '?'. */
+void pl_buf_printable(struct buf *b, const char *s);
+
 /* Random bytes from getrandom(2). */
 void random_bytes(void *p, size_t n);
 

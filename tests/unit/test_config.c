@@ -120,7 +120,7 @@ main(void)
 	    "find_address: domain without case");
 	OK(pl_config_find_address(&c, "Me@work.test") == NULL, "find_address: local part exact");
 	STREQ(c.helo_name, "host.example.org", "helo_name");
-	STREQ(c.dns_servers, "127.0.0.1:5353, [::1]:53", "dns_servers");
+	STREQ(c.dns_servers, "127.0.0.1:5353,[::1]:53", "dns_servers, comma separated for c-ares");
 	OK(c.smtp_port == 2525, "smtp_port");
 	OK(c.nretry == 3 && c.retry[0] == 60 && c.retry[1] == 300 && c.retry[2] == 3600,
 	    "retry_schedule, commas or spaces");
@@ -266,7 +266,34 @@ main(void)
 	delivery_refused("tls = Required", "tls: 'Required' is not opportunistic or required");
 	delivery_refused("autostart = sometimes", "autostart: 'sometimes' is not yes or no");
 	delivery_refused("dns_servers = dns.example.org",
-	    "dns_servers: 'dns.example.org' is not a list of IP addresses with optional :port");
+	    "dns_servers: 'dns.example.org' is not an IP address with an optional :port");
+	delivery_refused("dns_servers = 1.2.3",
+	    "dns_servers: '1.2.3' is not an IP address with an optional :port");
+	delivery_refused("dns_servers = 127.0.0.1:5353, 127.0.0.1:0",
+	    "dns_servers: '127.0.0.1:0' is not an IP address with an optional :port");
+	delivery_refused("dns_servers = [::1:53",
+	    "dns_servers: '[::1:53' is not an IP address with an optional :port");
+	delivery_refused("dns_servers = [::1]x",
+	    "dns_servers: '[::1]x' is not an IP address with an optional :port");
+	delivery_refused("dns_servers = ,",
+	    "dns_servers: ',' is not a list of IP addresses with optional :port");
+	{
+		static const char *const good[] = { "[192.0.2.1]", "[IPv6:2001:db8::1]", "mx-1.example.org" };
+		for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+			char text[128];
+			snprintf(text, sizeof text, "[delivery]\nhelo_name = %s\n", good[i]);
+			OK(parse(text) == 0 && !strcmp(c.helo_name, good[i]), "helo_name %s accepted",
+			    good[i]);
+		}
+	}
+	delivery_refused("helo_name = -mail.example.org",
+	    "helo_name: '-mail.example.org' is not a host name");
+	delivery_refused("helo_name = mail..example.org",
+	    "helo_name: 'mail..example.org' is not a host name");
+	delivery_refused("helo_name = [192.0.2.300]",
+	    "helo_name: '[192.0.2.300]' is not a host name");
+	delivery_refused("helo_name = a\x1b[31mb\xff",
+	    "helo_name: 'a?[31mb?' is not a host name");
 	delivery_refused("helo = x", "helo: unknown key in [delivery]");
 	{
 		static const char *const keys[] = { "timeout_connect", "timeout_greeting",

@@ -241,5 +241,28 @@ main(void)
 		free(v);
 		OK(pl_taglist_get("k=rsa;;", "p", 0) == NULL, "taglist: absent");
 	}
+	/* pl_utf8_char and pl_buf_printable. */
+	{
+		static const struct { const char *s; size_t len; unsigned long cp; } u[] = {
+			{ "A", 1, 0x41 }, { "\xc3\xa9", 2, 0xe9 }, { "\xe2\x82\xac", 3, 0x20ac },
+			{ "\xf0\x9f\x90\xa6", 4, 0x1f426 },
+			{ "\xc0\xaf", 0, 0 },		/* overlong '/' */
+			{ "\xed\xa0\x80", 0, 0 },	/* surrogate */
+			{ "\xf4\x90\x80\x80", 0, 0 },	/* past U+10FFFF */
+			{ "\xe2\x82", 0, 0 },		/* cut short */
+			{ "\x80", 0, 0 }, { "\xff", 0, 0 },
+		};
+		for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+			unsigned long cp = 0;
+			size_t l = pl_utf8_char((const unsigned char *)u[i].s, strlen(u[i].s), &cp);
+			OK(l == u[i].len && (l == 0 || cp == u[i].cp), "utf8_char case %zu: %zu U+%lX",
+			    i, l, cp);
+		}
+		struct buf b = { 0 };
+		pl_buf_printable(&b, "caf\xc3\xa9 \x1b[2J\x7f\xff\xc3 ok");
+		STREQ(b.p, "caf\xc3\xa9 ?[2J??? ok", "printable: controls and bad bytes become ?");
+		buf_free(&b);
+	}
+
 	return tap_done();
 }
