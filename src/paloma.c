@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -77,6 +78,10 @@ main(int argc, char **argv)
 	int i = 1;
 
 	base = base ? base + 1 : argv[0];
+	/* Everything paloma and its helpers create — queue, state, Maildir,
+	 * the notmuch database Xapian writes, drafts — is the user's alone,
+	 * whatever umask the shell or cron had. */
+	umask(077);
 	if (strcmp(base, "sendmail") == 0) {
 		o.prog = "sendmail";
 		return cli_send(&o, argc - 1, argv + 1);
