@@ -192,6 +192,11 @@ check-quick:
 demo: deps all
 	@scripts/demo
 
+# Integration tests with every paloma program under valgrind's memcheck;
+# fails on a leak or memory error in paloma's own code (scripts/valgrind).
+valgrind: all
+	scripts/valgrind $(B)
+
 bench-enqueue: all
 	bench/enqueue
 bench-deliver: all
@@ -222,7 +227,7 @@ install-sendmail: install
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all units deps check check-quick demo bench-enqueue bench-deliver bench-sync bench-tui install install-sendmail clean
+.PHONY: all units deps check check-quick demo valgrind bench-enqueue bench-deliver bench-sync bench-tui install install-sendmail clean
 
 # Fuzzing (clang's libFuzzer with ASan and UBSan): one target per parser of
 # untrusted input, tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/TARGET/.
