@@ -45,6 +45,7 @@ GMIME_LIBS      := $(call pc,--libs,gmime-3.0)
 # Debian 12's libnotmuch-dev has no .pc file.
 NOTMUCH_CFLAGS  := $(call pc,--cflags,notmuch)
 NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
+PSL_LIBS        := $(call pc,--libs,libpsl)
 
 # Delivery side (c-ares, OpenSSL): linked into the daemon and its tests.
 NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS) $(ETPAN_CFLAGS)
@@ -137,7 +138,7 @@ $(B)/libexec/paloma/paloma-dkim: $(B)/src/dkim_main.o $(NET_O) $(CORE_O)
 # paloma doctor: DNS (c-ares), sockets, OpenSSL for the DKIM key.
 $(B)/libexec/paloma/paloma-doctor: $(B)/src/doctor_main.o $(B)/src/doctor.o $(NET_O) $(CORE_O)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS) $(PSL_LIBS)
 
 $(B)/libexec/paloma/paloma-index: $(B)/src/index_main.o $(INDEX_O) $(B)/src/report.o \
   $(B)/src/dsn.o $(CORE_O)

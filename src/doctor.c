@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <libpsl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -34,6 +35,7 @@ struct doc {
 	struct pl_doc_report *rep;
 	char ip[INET6_ADDRSTRLEN];	/* the sending address, or "" */
 	char *ptr;			/* its confirmed PTR name, or NULL */
+	psl_ctx_t *psl;			/* the public suffix list, loaded when needed */
 };
 
 static void __attribute__((format(printf, 5, 6)))
@@ -485,19 +487,19 @@ check_dnsbl(struct doc *d)
 
 /* ---- Per account ------------------------------------------------------------ */
 
+/* The organizational domain (RFC 7489 3.2): one label more than the public
+ * suffix, so mail.example.co.uk → example.co.uk, not co.uk.  libpsl reads
+ * the system's list (Debian's publicsuffix package) when it is newer than its
+ * built-in copy.  A domain that is itself a public suffix is its own. */
 static const char *
-org_domain(const char *d)
+org_domain(struct doc *d, const char *dom)
 {
-	/* The last two labels: a guess without the public suffix list. */
-	const char *p = d + strlen(d);
-	int dots = 0;
+	const char *r;
 
-	while (p > d) {
-		p--;
-		if (*p == '.' && ++dots == 2)
-			return p + 1;
-	}
-	return d;
+	if (d->psl == NULL)
+		d->psl = psl_latest(NULL);
+	r = d->psl ? psl_registrable_domain(d->psl, dom) : NULL;
+	return r ? r : dom;
 }
 
 /* 1 pass, 0 not, -1 unknown. */
@@ -646,7 +648,7 @@ struct dmarc {
 static void
 dmarc_lookup(struct doc *d, const char *domain, struct dmarc *m)
 {
-	const char *org = org_domain(domain);
+	const char *org = org_domain(d, domain);
 
 	memset(m, 0, sizeof *m);
 	for (int round = 0; round < 2 && m->found == 0; round++) {
@@ -696,7 +698,7 @@ check_account(struct doc *d, const struct pl_account *a)
 	dmarc_lookup(d, domain, &m);
 	dkim_aligned = dkim && (ascii_casecmp(ddom, domain) == 0 ||
 	    ((m.adkim == NULL || ascii_casecmp(m.adkim, "s") != 0) &&
-	    ascii_casecmp(org_domain(ddom), org_domain(domain)) == 0));
+	    ascii_casecmp(org_domain(d, ddom), org_domain(d, domain)) == 0));
 	policy = m.p ? m.p : "none";
 	if (m.found < 0) {
 		item(d, a->name, "dmarc", PL_DOC_WARN, "the DMARC record of %s could not be looked "
@@ -775,6 +777,7 @@ pl_doctor_run(const struct pl_config *c, const struct pl_account *only,
 		if (only == NULL || only == &c->accounts[i])
 			check_account(&d, &c->accounts[i]);
 	free(d.ptr);
+	psl_free(d.psl);
 	pl_dnssync_free(d.dns);
 	return 0;
 }

@@ -13,7 +13,7 @@ for k in good other; do
 done
 pub=$(openssl rsa -in "$T/good.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
 
-start_dns --local=/in-addr.arpa/ \
+start_dns --local=/in-addr.arpa/ --local=/co.uk/ \
 	--mx-host=example.test,mx.example.test,10 --host-record=mx.example.test,127.0.0.2 \
 	--mx-host=dead.test,mx.dead.test,10 --host-record=mx.dead.test,127.0.0.9 \
 	--host-record=mail.good.test,127.0.0.25 \
@@ -24,6 +24,8 @@ start_dns --local=/in-addr.arpa/ \
 	--txt-record=bigmail.test,"v=spf1 ip4:192.0.2.0/24 -all" \
 	--txt-record=_dmarc.bigmail.test,"v=DMARC1; p=reject" \
 	--txt-record=plain.test,"v=spf1 a:mail.liar.test ~all" \
+	--txt-record=_dmarc.bank.co.uk,"v=DMARC1; p=reject" \
+	--txt-record=_dmarc.co.uk,"v=DMARC1; p=none" \
 	--host-record=27.0.0.127.bl.test,127.0.0.2 \
 	--txt-record=27.0.0.127.bl.test,"listed for sending spam to traps" ||
 	{ nok "dnsmasq starts"; exit 0; }
@@ -45,6 +47,9 @@ address = someone@bigmail.test
 
 [account plain]
 address = me@plain.test
+
+[account uk]
+address = me@mail.bank.co.uk
 
 [account relayed]
 address = other@bigmail.test
@@ -104,6 +109,10 @@ expect_match "direct PASS" "$(j good direct)" '^PASS good.test.s DMARC policy p=
 expect_match "spf FAIL with the record to publish" "$(j big spf)" '^FAIL bigmail.test does not authorise 127.0.0.25 .*/ change the TXT record of bigmail.test to "v=spf1 ip4:127.0.0.25 ip4:192.0.2.0/24 -all"$'
 expect_match "dkim WARN without a key" "$(j big dkim)" '^WARN mail from someone@bigmail.test is not signed .*paloma dkim keygen bigmail.test'
 expect_match "direct FAIL: use transport = relay" "$(j big direct)" '^FAIL bigmail.test publishes DMARC p=reject .*/ use transport = relay'
+# The organizational domain comes from the public suffix list: for
+# mail.bank.co.uk it is bank.co.uk (p=reject), never co.uk (p=none).
+expect_match "dmarc: the policy of the organizational domain bank.co.uk" "$(j uk dmarc)" '_dmarc.bank.co.uk has DMARC p=reject'
+expect_match "direct FAIL under the organizational domain's reject" "$(j uk direct)" '^FAIL .*p=reject'
 expect_match "dmarc WARN without a record" "$(j plain dmarc)" '^WARN plain.test has no DMARC record.*_dmarc.plain.test: "v=DMARC1; p=none; rua=mailto:me@plain.test"'
 expect_match "spf softfail is a FAIL with the fix" "$(j plain spf)" '^FAIL plain.test does not authorise 127.0.0.25 \(softfail'
 expect_match "relay account: direct checks do not apply" "$(j relayed transport)" '^PASS mail from other@bigmail.test leaves through the relay smtp.bigmail.test port 465'
