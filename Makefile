@@ -86,7 +86,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 
 # The terminal client: ui/*.c over the core; MIME (GMime) and the notmuch
 # views are core modules that only the client (and tests) link.
-CLIENT = mime mimetext rfc2047 authres threads addrbook compose
+CLIENT = mime mimetext rfc2047 authres dkimverify threads addrbook compose
 CLIENT_O = $(CLIENT:%=$(B)/src/%.o)
 UI_SRC = $(wildcard ui/*.c)
 UI_O = $(UI_SRC:ui/%.c=$(B)/ui/%.o)
@@ -116,10 +116,12 @@ $(B)/ui/%.o: ui/%.c $(wildcard src/*.h ui/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(UI_CFLAGS) -c -o $@ $<
 
-UI_DEPS = $(UI_O) $(CLIENT_O) $(INDEX_O) $(B)/src/report.o $(B)/src/dsn.o $(SYNC_A) $(CORE_O)
+# dnssync, dns and c-ares: the pager's DKIM key lookups (dkimverify.c).
+UI_DEPS = $(UI_O) $(CLIENT_O) $(INDEX_O) $(B)/src/report.o $(B)/src/dsn.o $(SYNC_A) \
+  $(B)/src/dnssync.o $(B)/src/dns.o $(CORE_O)
 $(B)/libexec/paloma/paloma-ui: $(UI_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(UI_DEPS) $(CLIENT_LIBS) $(SSL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(UI_DEPS) $(CLIENT_LIBS) $(SSL_LIBS) $(CARES_LIBS)
 
 $(B)/bin/paloma: $(FRONT_O) $(CORE_O)
 	@mkdir -p $(@D)
@@ -248,7 +250,7 @@ FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o) \
                 $(addprefix build-fuzz/src/,syncstate.o mailfile.o foldername.o mime.o \
-                mimetext.o rfc2047.o authres.o)
+                mimetext.o rfc2047.o authres.o dkimverify.o)
 
 fuzz: $(FUZZ_BIN)
 

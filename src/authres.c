@@ -5,7 +5,11 @@
  * added; fields further down came with the message and could say anything
  * (a forged "dkim=pass header.d=paypal.com").  Comments are dropped, results and
  * domains are reduced to the characters they may hold, so that the line
- * is safe to show as it is. */
+ * is safe to show as it is.  Who vouches for the results ends the line:
+ * "according to mx.example.net" (the field's authserv-id) for the
+ * provider's, "verified by paloma" / "checked by paloma" for the client's
+ * own (dkimverify.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,19 +64,22 @@ auth_word(char *out, size_t len, const char *s, size_t n, int domain)
 	out[k] = '\0';
 }
 
-/* Appends "DKIM pass (example.org), SPF pass, DMARC pass" for one field;
- * how many results it found. */
+/* Appends "DKIM pass (example.org), SPF pass, DMARC pass" for one field,
+ * and puts its authserv-id in server; how many results it found. */
 static int
-auth_results(const char *value, struct buf *b)
+auth_results(const char *value, struct buf *b, char *server, size_t slen)
 {
 	char *v = strip_comments(value), *save = NULL, *seg;
 	int first = 1, found = 0, ndkim = 0;
 
+	*server = '\0';
 	for (seg = strtok_r(v, ";", &save); seg; seg = strtok_r(NULL, ";", &save)) {
 		char method[16], result[16], domain[256] = "", *tok, *tsave = NULL, *eq;
 
-		if (first) {	/* the authserv-id */
+		if (first) {	/* the authserv-id, then perhaps a version */
 			first = 0;
+			seg += strspn(seg, " ");
+			auth_word(server, slen, seg, strcspn(seg, " "), 1);
 			continue;
 		}
 		tok = strtok_r(seg, " ", &tsave);
@@ -137,18 +144,67 @@ dkim_domain(const char *value, char *out, size_t len)
 	}
 }
 
-char *
-pl_authres_summary(const char *const *ar, size_t nar, const char *dkim_signature)
+int
+pl_authres_provided(const char *const *ar, size_t nar)
 {
 	struct buf b = { 0 };
-	char dkim_d[256] = "";
-	int found = 0;
+	char server[256];
+	int found = nar > 0 && auth_results(ar[0], &b, server, sizeof server) > 0;
+
+	buf_free(&b);
+	return found;
+}
+
+/* "DKIM fail (example.org: body hash did not verify)" for one verdict of
+ * paloma's own.  d= is untrusted: one that is not a plain domain is not
+ * shown cut short (a pass for "paypal.com\x01.evil.test" must not read as
+ * paypal.com's); the reason, the library's, keeps its printable ASCII.
+ * A verdict on the whole message (its header refused before a signature
+ * was read) has no domain: first_d, the first signature's, stands in. */
+static void
+verdict(struct buf *b, const struct pl_dkim_verdict *v, const char *first_d)
+{
+	static const char *const names[] = {
+		[PL_DKIM_PASS] = "pass", [PL_DKIM_FAIL] = "fail",
+		[PL_DKIM_TEMPERROR] = "temperror", [PL_DKIM_PERMERROR] = "permerror",
+	};
+	const char *dom = *v->domain ? v->domain : first_d;
+	char d[256], why[sizeof v->why];
+	size_t k = 0;
+
+	auth_word(d, sizeof d, dom, strlen(dom), 1);
+	if (strlen(d) != strlen(dom))
+		snprintf(d, sizeof d, "invalid domain");
+	for (const char *p = v->why; *p && k + 1 < sizeof why; p++)
+		if (*p >= ' ' && *p <= '~')
+			why[k++] = *p;
+	why[k] = '\0';
+	buf_printf(b, "%sDKIM %s (%s%s%s)", b->len ? ", " : "", names[v->result],
+	    *d ? d : *why ? "" : "unknown domain", *d && *why ? ": " : "", why);
+}
+
+char *
+pl_authres_summary(const char *const *ar, size_t nar, const char *dkim_signature,
+    const struct pl_dkim_verdict *v, int nv)
+{
+	struct buf b = { 0 };
+	char dkim_d[256] = "", server[256];
+	int found = 0, pass = 1;
 
 	buf_adds(&b, "");
-	if (nar > 0)
-		found = auth_results(ar[0], &b) > 0;
-	if (!found && dkim_signature) {
+	if (nar > 0 && (found = auth_results(ar[0], &b, server, sizeof server) > 0))
+		buf_printf(&b, ", according to %s", *server ? server : "your mail server");
+	if (dkim_signature)
 		dkim_domain(dkim_signature, dkim_d, sizeof dkim_d);
+	if (!found && dkim_signature && v && nv > 0) {
+		for (int i = 0; i < nv; i++) {
+			verdict(&b, &v[i], nv == 1 ? dkim_d : "");
+			pass &= v[i].result == PL_DKIM_PASS;
+		}
+		buf_adds(&b, pass ? ", verified by paloma" : ", checked by paloma");
+		found = 1;
+	}
+	if (!found && dkim_signature) {
 		buf_printf(&b, "DKIM signed by %s (not verified)", *dkim_d ? dkim_d : "unknown domain");
 		found = 1;
 	}

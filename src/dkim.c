@@ -1,4 +1,5 @@
-/* dkim.c — DKIM signing through libopendkim, loaded on demand; see dkim.h.
+/* dkim.c — DKIM signing and verifying through libopendkim, loaded on
+ * demand; see dkim.h.
  *
  * <opendkim/dkim.h> gives the types and prototypes only: the front end is
  * not linked with libopendkim.  The functions come from dlopen() into a
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,11 +50,26 @@ static struct {
 	FN(dkim_geterror);
 	FN(dkim_getresultstr);
 	FN(dkim_free);
+	/* verifying */
+	FN(dkim_verify);
+	FN(dkim_chunk);
+	FN(dkim_set_key_lookup);
+	FN(dkim_set_user_context);
+	FN(dkim_get_user_context);
+	FN(dkim_getsiglist);
+	FN(dkim_sig_getflags);
+	FN(dkim_sig_getbh);
+	FN(dkim_sig_geterror);
+	FN(dkim_sig_geterrorstr);
+	FN(dkim_sig_getdomain);
+	FN(dkim_sig_getselector);
 } lib;
 #undef FN
 
+/* Loads libopendkim once, for signing or for verifying (what the error
+ * message says). */
 static int
-load(struct pl_err *e)
+load(int verify, struct pl_err *e)
 {
 	const char *soname = getenv("PALOMA_DKIM_LIBRARY");	/* tests only */
 	void *h;
@@ -62,9 +79,9 @@ load(struct pl_err *e)
 	if (soname == NULL || *soname == '\0')
 		soname = DKIM_SONAME;
 	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return pl_errf(e, EX_UNAVAILABLE, "cannot load %s to sign with DKIM: %s "
-		    "(install libopendkim11, or remove dkim_key from the account)", soname,
-		    dlerror());
+		return pl_errf(e, EX_UNAVAILABLE, "cannot load %s to %s: %s (install "
+		    "libopendkim11%s)", soname, verify ? "verify DKIM signatures" :
+		    "sign with DKIM", dlerror(), verify ? "" : ", or remove dkim_key from the account");
 #define SYM(name) \
 	if ((*(void **)&lib.name = dlsym(h, #name)) == NULL) { \
 		dlclose(h); \
@@ -73,7 +90,10 @@ load(struct pl_err *e)
 	}
 	SYM(dkim_init) SYM(dkim_close) SYM(dkim_options) SYM(dkim_sign) SYM(dkim_header)
 	SYM(dkim_eoh) SYM(dkim_body) SYM(dkim_eom) SYM(dkim_getsighdr_d) SYM(dkim_geterror)
-	SYM(dkim_getresultstr) SYM(dkim_free)
+	SYM(dkim_getresultstr) SYM(dkim_free) SYM(dkim_verify) SYM(dkim_chunk)
+	SYM(dkim_set_key_lookup) SYM(dkim_set_user_context) SYM(dkim_get_user_context)
+	SYM(dkim_getsiglist) SYM(dkim_sig_getflags) SYM(dkim_sig_getbh) SYM(dkim_sig_geterror)
+	SYM(dkim_sig_geterrorstr) SYM(dkim_sig_getdomain) SYM(dkim_sig_getselector)
 #undef SYM
 	lib.handle = h;
 	return 0;
@@ -132,11 +152,48 @@ dkim_fail(DKIM *d, DKIM_STAT st, const char *what, struct pl_err *e)
 	    "DKIM signing failed at %s: %s", what, why ? why : "unknown error");
 }
 
+/* Feeds msg (CRLF) to d: the header fields one by one, each with its
+ * continuation lines and without its final CRLF, the end of the header,
+ * the body, the end of the message.  *stage names the step that failed. */
+static DKIM_STAT
+feed(DKIM *d, const char *msg, size_t len, const char **stage)
+{
+	const char *p = msg, *end = msg + len, *body;
+	DKIM_STAT st;
+
+	*stage = "a header field";
+	while (p < end && !(p[0] == '\r' && p + 1 < end && p[1] == '\n')) {
+		const char *f = p, *nl;
+		size_t hlen;
+
+		do {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		hlen = (size_t)(p - f);
+		if (hlen >= 2 && f[hlen - 2] == '\r' && f[hlen - 1] == '\n')
+			hlen -= 2;
+		if ((st = lib.dkim_header(d, (u_char *)(uintptr_t)f, hlen)) != DKIM_STAT_OK)
+			return st;
+	}
+	body = p < end ? p + 2 : end;
+	*stage = "the end of the header";
+	if ((st = lib.dkim_eoh(d)) != DKIM_STAT_OK)
+		return st;
+	*stage = "the body";
+	if (body < end &&
+	    (st = lib.dkim_body(d, (u_char *)(uintptr_t)body, (size_t)(end - body))) !=
+	    DKIM_STAT_OK)
+		return st;
+	*stage = "the signature";
+	return lib.dkim_eom(d, NULL);
+}
+
 int
 pl_dkim_sign(const char *pem, size_t pemlen, const char *selector, const char *domain,
     const char *msg, size_t len, struct buf *sig, struct pl_err *e)
 {
-	const char *p = msg, *end = msg + len, *body;
+	const char *stage;
 	DKIM_LIB *dl;
 	DKIM *d = NULL;
 	DKIM_STAT st;
@@ -145,7 +202,7 @@ pl_dkim_sign(const char *pem, size_t pemlen, const char *selector, const char *d
 	int rc = -1;
 
 	(void)pemlen;
-	if (load(e) < 0)
+	if (load(0, e) < 0)
 		return -1;
 	if ((dl = lib.dkim_init(NULL, NULL)) == NULL)
 		return pl_errf(e, EX_OSERR, "cannot start libopendkim");
@@ -164,36 +221,8 @@ pl_dkim_sign(const char *pem, size_t pemlen, const char *selector, const char *d
 		dkim_fail(NULL, st, "the key", e);
 		goto out;
 	}
-	/* Header fields, each with its continuation lines, without the final
-	 * CRLF; then the body after the blank line. */
-	while (p < end && !(p[0] == '\r' && p + 1 < end && p[1] == '\n')) {
-		const char *f = p, *nl;
-
-		do {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl ? nl + 1 : end;
-		} while (p < end && (*p == ' ' || *p == '\t'));
-		hlen = (size_t)(p - f);
-		if (hlen >= 2 && f[hlen - 2] == '\r' && f[hlen - 1] == '\n')
-			hlen -= 2;
-		if ((st = lib.dkim_header(d, (u_char *)(uintptr_t)f, hlen)) != DKIM_STAT_OK) {
-			dkim_fail(d, st, "a header field", e);
-			goto out;
-		}
-	}
-	body = p < end ? p + 2 : end;
-	if ((st = lib.dkim_eoh(d)) != DKIM_STAT_OK) {
-		dkim_fail(d, st, "the end of the header", e);
-		goto out;
-	}
-	if (body < end &&
-	    (st = lib.dkim_body(d, (u_char *)(uintptr_t)body, (size_t)(end - body))) !=
-	    DKIM_STAT_OK) {
-		dkim_fail(d, st, "the body", e);
-		goto out;
-	}
-	if ((st = lib.dkim_eom(d, NULL)) != DKIM_STAT_OK) {
-		dkim_fail(d, st, "the signature", e);
+	if ((st = feed(d, msg, len, &stage)) != DKIM_STAT_OK) {
+		dkim_fail(d, st, stage, e);
 		goto out;
 	}
 	if ((st = lib.dkim_getsighdr_d(d, sizeof "DKIM-Signature: " - 1, &hdr, &hlen)) !=
@@ -244,4 +273,180 @@ pl_dkim_sign_message(const struct pl_account *a, struct buf *text, struct pl_err
 		buf_free(&sig);
 	buf_free(&seven);
 	return rc;
+}
+
+/* Verifying. */
+
+/* Signatures whose key lookup failed for now: libopendkim turns the
+ * callback's "try again" into a bare error, so the reason is kept here. */
+#define VERIFY_TEMP_MAX 8
+
+struct vctx {
+	pl_dkim_key_fn key;
+	void *arg;
+	struct {
+		DKIM_SIGINFO *sig;
+		char why[96];
+	} temp[VERIFY_TEMP_MAX];
+	size_t ntemp;
+};
+
+/* libopendkim's key lookup, handed to our key function. */
+static DKIM_CBSTAT
+key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
+{
+	struct vctx *c = lib.dkim_get_user_context(d);
+	const char *sel = (const char *)lib.dkim_sig_getselector(sig);
+	const char *dom = (const char *)lib.dkim_sig_getdomain(sig);
+	char why[96] = "";
+	int rc;
+
+	if (c == NULL || sel == NULL || dom == NULL || buflen == 0)
+		return DKIM_CBSTAT_NOTFOUND;
+	*buf = '\0';
+	rc = c->key(c->arg, sel, dom, (char *)buf, buflen, why, sizeof why);
+	if (rc == 0)
+		return DKIM_CBSTAT_CONTINUE;
+	if (rc > 0)
+		return DKIM_CBSTAT_NOTFOUND;
+	if (c->ntemp < VERIFY_TEMP_MAX) {
+		c->temp[c->ntemp].sig = sig;
+		snprintf(c->temp[c->ntemp].why, sizeof c->temp[c->ntemp].why, "%s",
+		    *why ? why : "key lookup failed");
+		c->ntemp++;
+	}
+	return DKIM_CBSTAT_TRYAGAIN;
+}
+
+static const char *
+temp_why(const struct vctx *c, const DKIM_SIGINFO *sig)
+{
+	for (size_t i = 0; i < c->ntemp; i++)
+		if (c->temp[i].sig == sig)
+			return c->temp[i].why;
+	return NULL;
+}
+
+/* One signature's verdict, from what libopendkim made of it. */
+static void
+verdict(const struct vctx *c, DKIM_SIGINFO *sig, struct pl_dkim_verdict *v)
+{
+	unsigned flags = lib.dkim_sig_getflags(sig);
+	int err = lib.dkim_sig_geterror(sig), bh = lib.dkim_sig_getbh(sig);
+	const char *d = (const char *)lib.dkim_sig_getdomain(sig), *t = temp_why(c, sig);
+	const char *what = lib.dkim_sig_geterrorstr(err);
+
+	memset(v, 0, sizeof *v);
+	snprintf(v->domain, sizeof v->domain, "%s", d ? d : "");
+	v->result = PL_DKIM_PERMERROR;
+	switch (err) {
+	case DKIM_SIGERROR_OK:
+	case DKIM_SIGERROR_UNKNOWN:
+		if (t) {
+			v->result = PL_DKIM_TEMPERROR;
+			snprintf(v->why, sizeof v->why, "%s", t);
+		} else if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH) {
+			v->result = PL_DKIM_PASS;
+		} else if (bh == DKIM_SIGBH_MISMATCH) {
+			v->result = PL_DKIM_FAIL;
+			snprintf(v->why, sizeof v->why, "body hash did not verify");
+		} else {
+			/* never processed: libopendkim itself failed */
+			v->result = PL_DKIM_TEMPERROR;
+			snprintf(v->why, sizeof v->why, "could not be checked");
+		}
+		return;
+	case DKIM_SIGERROR_BADSIG:
+		/* libopendkim says BADSIG for either: the body is checked only
+		 * once the signature over the header holds */
+		v->result = PL_DKIM_FAIL;
+		snprintf(v->why, sizeof v->why, "%s", bh == DKIM_SIGBH_MISMATCH ?
+		    "body hash did not verify" : "signature did not verify");
+		return;
+	case DKIM_SIGERROR_EXPIRED:
+	case DKIM_SIGERROR_FUTURE:
+		v->result = PL_DKIM_FAIL;
+		snprintf(v->why, sizeof v->why, "%s", err == DKIM_SIGERROR_EXPIRED ?
+		    "signature expired" : "signature dated in the future");
+		return;
+	case DKIM_SIGERROR_KEYFAIL:
+		v->result = PL_DKIM_TEMPERROR;
+		snprintf(v->why, sizeof v->why, "key lookup failed");
+		return;
+	case DKIM_SIGERROR_NOKEY:
+		snprintf(v->why, sizeof v->why, "no key published");
+		return;
+	case DKIM_SIGERROR_KEYREVOKED:
+		snprintf(v->why, sizeof v->why, "key revoked");
+		return;
+	case DKIM_SIGERROR_KEYTOOSMALL:
+	case DKIM_SIGERROR_DNSSYNTAX:
+	case DKIM_SIGERROR_MULTIREPLY:
+	case DKIM_SIGERROR_KEYVERSION:
+	case DKIM_SIGERROR_KEYUNKNOWNHASH:
+	case DKIM_SIGERROR_KEYHASHMISMATCH:
+	case DKIM_SIGERROR_NOTEMAILKEY:
+	case DKIM_SIGERROR_KEYTYPEMISSING:
+	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
+	case DKIM_SIGERROR_KEYDECODE:
+		snprintf(v->why, sizeof v->why, "bad key: %s", what ? what : "unusable");
+		return;
+	default:
+		snprintf(v->why, sizeof v->why, "bad signature%s%s", what ? ": " : "",
+		    what ? what : "");
+		return;
+	}
+}
+
+int
+pl_dkim_verify(const char *msg, size_t len, pl_dkim_key_fn key, void *arg,
+    struct pl_dkim_verdict *out, size_t max, size_t *n, struct pl_err *e)
+{
+	/* Malformed signatures are reported, not dropped; a header that DKIM
+	 * cannot vouch for (two From fields, no Date) fails as a whole; keys
+	 * are fetched at the end of the message, where a key that cannot be
+	 * fetched now fails its signature only, not the whole verification. */
+	unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_STRICTHDRS |
+	    DKIM_LIBFLAGS_DELAYSIGPROC;
+	struct vctx c = { 0 };
+	DKIM_SIGINFO **sigs = NULL;
+	const char *stage;
+	DKIM_LIB *dl;
+	DKIM *d;
+	DKIM_STAT st;
+	int nsigs = 0;
+
+	*n = 0;
+	if (load(1, e) < 0)
+		return -1;
+	if ((dl = lib.dkim_init(NULL, NULL)) == NULL)
+		return pl_errf(e, EX_OSERR, "cannot start libopendkim");
+	c.key = key;
+	c.arg = arg;
+	if (lib.dkim_options(dl, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) !=
+	    DKIM_STAT_OK || lib.dkim_set_key_lookup(dl, key_lookup) != DKIM_STAT_OK ||
+	    (d = lib.dkim_verify(dl, (const unsigned char *)"paloma", NULL, &st)) == NULL) {
+		lib.dkim_close(dl);
+		return pl_errf(e, EX_OSERR, "cannot start libopendkim to verify");
+	}
+	lib.dkim_set_user_context(d, &c);
+	st = feed(d, msg, len, &stage);
+	if (st != DKIM_STAT_NOSIG && max > 0 &&
+	    lib.dkim_getsiglist(d, &sigs, &nsigs) == DKIM_STAT_OK && nsigs > 0) {
+		for (int i = 0; i < nsigs && *n < max; i++)
+			if (!(lib.dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE))
+				verdict(&c, sigs[i], &out[(*n)++]);
+	} else if (st != DKIM_STAT_NOSIG && max > 0) {
+		/* refused before its signatures were looked at */
+		const char *why = lib.dkim_geterror(d);
+
+		memset(out, 0, sizeof *out);
+		out->result = PL_DKIM_PERMERROR;
+		snprintf(out->why, sizeof out->why, "%s", why && *why ? why :
+		    lib.dkim_getresultstr(st));
+		*n = 1;
+	}
+	lib.dkim_free(d);
+	lib.dkim_close(dl);
+	return 0;
 }

@@ -30,6 +30,7 @@
 #include <gmime/gmime.h>
 
 #include "authres.h"
+#include "dkimverify.h"
 #include "mime.h"
 #include "mimetext.h"
 #include "rfc2047.h"
@@ -671,13 +672,18 @@ find_part(GMimeObject *o, int depth, int *id, int want)
 	return NULL;
 }
 
-/* The auth summary from the fields as they come, topmost first. */
+/* The auth summary from the fields as they come, topmost first; the
+ * message's bytes (data, len; cut when too large to read whole) are
+ * verified when the provider said nothing and o asks for it. */
 static char *
-auth_summary(GMimeObject *msg)
+auth_summary(GMimeObject *msg, const struct pl_render_opts *o, const guint8 *data, size_t len,
+    int cut)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(msg);
-	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+	int n = hl ? g_mime_header_list_get_count(hl) : 0, nv = -1;
 	const char **ar = xcalloc((size_t)n + 1, sizeof *ar), *sig = NULL;
+	struct pl_dkim_verdict v[PL_DKIMV_MAX];
+	struct pl_err e;
 	size_t nar = 0;
 	char *s;
 
@@ -692,7 +698,15 @@ auth_summary(GMimeObject *msg)
 		else if (sig == NULL && ascii_casecmp(name, "DKIM-Signature") == 0)
 			sig = raw;
 	}
-	s = pl_authres_summary(ar, nar, sig);
+	if (sig && o && o->dkim && !cut && !pl_authres_provided(ar, nar)) {
+		/* as parse_file: an mbox "From " line is not part of the message */
+		const guint8 *nl = len > 5 && memcmp(data, "From ", 5) == 0 ?
+		    memchr(data, '\n', len) : NULL;
+		size_t skip = nl ? (size_t)(nl - data) + 1 : 0;
+
+		nv = pl_dkimv_verify(o->dkim, (const char *)data + skip, len - skip, v, &e);
+	}
+	s = pl_authres_summary(ar, nar, sig, nv > 0 ? v : NULL, nv);
 	free(ar);
 	return s;
 }
@@ -814,7 +828,7 @@ pl_mime_render(const char *path, const struct pl_render_opts *o, struct pl_rende
 		header_block(&text, mo, o && o->all_headers, &out->header_lines);
 		if ((top = g_mime_message_get_mime_part(m)) != NULL)
 			walk(&r, top, 0, W_SHOW);
-		out->auth = auth_summary(mo);
+		out->auth = auth_summary(mo, o, raw->data, raw->len, cut);
 		out->from = header_addresses(mo, "From");
 		out->reply_to = header_addresses(mo, "Reply-To");
 		out->to = header_addresses(mo, "To");

@@ -22,12 +22,17 @@
 
 #include "util.h"
 
+struct pl_dkimv;
+
 struct pl_render_opts {
 	int all_headers;	/* every header field, as in the file (decoded) */
 	int width;		/* for format=flowed; 0: 80 */
 	/* Gets the HTML as UTF-8 on its standard input; NULL:
 	 * "w3m -dump -T text/html -I UTF-8 -O UTF-8 -cols WIDTH". */
 	const char *html_command;
+	/* Checks the DKIM signatures of a message that has no results from
+	 * the provider (dkimverify.h); NULL: the summary says "not verified". */
+	struct pl_dkimv *dkim;
 };
 
 struct pl_attachment {

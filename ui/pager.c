@@ -12,6 +12,7 @@
 
 #include "fsutil.h"
 #include "addr.h"
+#include "dkimverify.h"
 #include "mime.h"
 #include "outbox.h"
 #include "queue.h"
@@ -281,6 +282,23 @@ is_report(const struct pl_tmsg *m)
 	return 0;
 }
 
+/* The session's DKIM verifier (the Auth line of mail that came without
+ * the provider's results): made at the first message shown, kept until the
+ * client ends, so that what it learnt is not asked again. */
+static struct pl_dkimv *
+dkim_verifier(struct ui *u)
+{
+	static struct pl_dkimv *v;
+	static int failed;
+	struct pl_err e;
+
+	if (v == NULL && !failed && pl_dkimv_new(&v, u->cfg->dns_servers, &e) < 0) {
+		failed = 1;
+		ui_error(u, "DKIM is not verified: %s", e.msg);
+	}
+	return v;
+}
+
 static void
 render(struct ui *u, struct pager *p)
 {
@@ -294,6 +312,7 @@ render(struct ui *u, struct pager *p)
 	o.all_headers = p->all_headers;
 	o.width = u->cols > 20 ? u->cols - 1 : 80;
 	o.html_command = u->cfg->ui.html_command;
+	o.dkim = dkim_verifier(u);
 	memset(&p->r, 0, sizeof p->r);
 	if (pl_mime_render(p->m[p->cur].path, &o, &p->r, &e) < 0) {
 		static const char fail[] = "(this message cannot be read: see the message line)\n";

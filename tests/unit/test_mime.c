@@ -409,13 +409,15 @@ test_auth(void)
 	    " dmarc=pass (p=reject) header.from=example.org\n"
 	    "Authentication-Results: evil.example; dkim=pass header.d=paypal.com\n"
 	    "From: a@example.org\n\nx\n") == 0 && r.auth &&
-	    strcmp(r.auth, "DKIM pass (example.org), SPF pass, DMARC pass") == 0,
+	    strcmp(r.auth, "DKIM pass (example.org), SPF pass, DMARC pass, "
+	    "according to mx.example.net") == 0,
 	    "auth summary from the topmost Authentication-Results");
 	if (r.auth)
 		printf("# auth: %s\n", r.auth);
 	OK(render_str("Authentication-Results: mx; dkim=fail header.i=@Bad.Example;\n"
 	    " spf=softfail\nFrom: a@b.test\n\nx\n") == 0 && r.auth &&
-	    strcmp(r.auth, "DKIM fail (bad.example), SPF softfail") == 0, "failures, header.i");
+	    strcmp(r.auth, "DKIM fail (bad.example), SPF softfail, according to mx") == 0,
+	    "failures, header.i");
 	OK(render_str("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\n d=example.org; "
 	    "s=sel; h=from; bh=x; b=y\nFrom: a@b.test\n\nx\n") == 0 && r.auth &&
 	    strcmp(r.auth, "DKIM signed by example.org (not verified)") == 0, "DKIM-Signature only");
