@@ -13,39 +13,6 @@
 
 /* ---- text hygiene ------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	size_t len;
-	unsigned long c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Appends n bytes of s as one line of text: printable ASCII as is, a tab as
  * a space, valid UTF-8 as is when utf8 is set, anything else (controls, line
  * breaks, broken or disallowed 8-bit) as '?'. */
@@ -62,12 +29,12 @@ add_clean(struct buf *b, const char *s, size_t n, int utf8)
 		} else if (u[i] == '\t') {
 			buf_addc(b, ' ');
 			i++;
-		} else if (u[i] >= 0x80 && utf8 && (l = utf8_len(u + i, n - i, &cp)) > 0) {
+		} else if (u[i] >= 0x80 && utf8 && (l = pl_utf8_char(u + i, n - i, &cp)) > 0) {
 			buf_add(b, u + i, l);
 			i += l;
 		} else {
 			buf_addc(b, '?');
-			i += u[i] >= 0x80 && (l = utf8_len(u + i, n - i, &cp)) > 0 ? l : 1;
+			i += u[i] >= 0x80 && (l = pl_utf8_char(u + i, n - i, &cp)) > 0 ? l : 1;
 		}
 	}
 }
@@ -300,7 +267,7 @@ add_final_recipient(struct buf *b, const char *addr)
 	}
 	buf_adds(b, "Final-Recipient: utf-8; ");
 	for (size_t i = 0; i < n;) {
-		size_t l = u[i] >= 0x80 ? utf8_len(u + i, n - i, &cp) : 0;
+		size_t l = u[i] >= 0x80 ? pl_utf8_char(u + i, n - i, &cp) : 0;
 		if (l > 0) {
 			buf_printf(b, "\\x{%lX}", cp);
 			i += l;

@@ -56,33 +56,12 @@ put_utf8(struct buf *b, uint32_t cp)
 static int32_t
 utf8_next(const unsigned char **pp)
 {
-	const unsigned char *p = *pp;
-	uint32_t cp;
-	int n;
+	unsigned long cp;
+	size_t n = pl_utf8_char(*pp, strnlen((const char *)*pp, 4), &cp);
 
-	if (p[0] < 0x80) {
-		n = 0;
-		cp = p[0];
-	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 1;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 2;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 3;
-		cp = p[0] & 0x07;
-	} else
+	if (n == 0)
 		return -1;
-	for (int i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*pp = p + n + 1;
+	*pp += n;
 	return (int32_t)cp;
 }
 

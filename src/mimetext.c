@@ -67,47 +67,16 @@ put_cp(struct buf *b, uint32_t c)
 /* Decodes one UTF-8 character at s (n > 0 bytes left): its length, or 0
  * when the bytes there are not valid UTF-8 (overlong forms, surrogates and
  * code points past U+10FFFF included). */
-static size_t
-u8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
 
 static int
 u8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
-	uint32_t c;
+	unsigned long c;
 
 	while (i < n) {
-		if ((k = u8_decode(p + i, n - i, &c)) == 0)
+		if ((k = pl_utf8_char(p + i, n - i, &c)) == 0)
 			return 0;
 		i += k;
 	}
@@ -223,7 +192,7 @@ pl_text_put(struct buf *out, const char *s, size_t n, int header)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
-	uint32_t c;
+	unsigned long c;
 
 	buf_grow(out, n + 1);
 	while (i < n) {
@@ -245,7 +214,7 @@ pl_text_put(struct buf *out, const char *s, size_t n, int header)
 			}
 			continue;
 		}
-		k = u8_decode(p + i, n - i, &c);
+		k = pl_utf8_char(p + i, n - i, &c);
 		if (k == 0) {
 			put_cp(out, 0xfffd);
 			i++;
@@ -287,10 +256,10 @@ pl_text_width(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k, w = 0;
-	uint32_t c;
+	unsigned long c;
 
 	while (i < n) {
-		if ((k = u8_decode(p + i, n - i, &c)) == 0) {
+		if ((k = pl_utf8_char(p + i, n - i, &c)) == 0) {
 			w++;
 			i++;
 			continue;
@@ -331,7 +300,7 @@ flow_paragraph(struct buf *out, const char *s, size_t n, int depth, int width)
 		/* The longest run from start that fits, ending before a space. */
 		while (i < n) {
 			size_t k;
-			uint32_t c;
+			unsigned long c;
 
 			if (s[i] == ' ' && i > start) {
 				if (w > avail)
@@ -339,7 +308,7 @@ flow_paragraph(struct buf *out, const char *s, size_t n, int depth, int width)
 				brk = i;
 				found = 1;
 			}
-			if ((k = u8_decode((const unsigned char *)s + i, n - i, &c)) == 0) {
+			if ((k = pl_utf8_char((const unsigned char *)s + i, n - i, &c)) == 0) {
 				k = 1;
 				w++;
 			} else {

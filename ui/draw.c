@@ -15,34 +15,11 @@
 static size_t
 utf8_next(const unsigned char *s, size_t n, wchar_t *out)
 {
-	unsigned c = s[0], need, min, v;
+	unsigned long v;
+	size_t l = pl_utf8_char(s, n, &v);
 
-	if (c < 0x80) {
-		*out = (wchar_t)c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, min = 0x80, v = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, min = 0x800, v = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, min = 0x10000, v = c & 0x07;
-	else
-		goto bad;
-	if (n < need + 1)
-		goto bad;
-	for (unsigned i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		goto bad;
-	*out = (wchar_t)v;
-	return need + 1;
-bad:
-	*out = 0xfffd;
-	return 1;
+	*out = l ? (wchar_t)v : 0xfffd;
+	return l ? l : 1;
 }
 
 /* The columns of one character as drawn: controls and characters the
