@@ -21,55 +21,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../unit/termsafe.h"
 #include "mime.h"
 #include "util.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
-/* Valid UTF-8 with no C0 control but \t and \n (none at all when line),
- * no DEL and no C1 control. */
-static int
-fm_safe(const char *s, size_t n, int line)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n; ) {
-		uint32_t c;
-		size_t k;
-
-		if (p[i] < 0x80) {
-			if (p[i] == 0x7f || (p[i] < 0x20 && (line || (p[i] != '\t' && p[i] != '\n'))))
-				return 0;
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf)
-			k = 2, c = p[i] & 0x1f;
-		else if (p[i] >= 0xe0 && p[i] <= 0xef)
-			k = 3, c = p[i] & 0x0f;
-		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
-			k = 4, c = p[i] & 0x07;
-		else
-			return 0;
-		if (i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c < 0xa0))
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 static int
 fm_field_safe(const char *s)
 {
-	return s == NULL || fm_safe(s, strlen(s), 1);
+	return s == NULL || term_safe(s, strlen(s), 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
@@ -101,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	o.html_command = "/nonexistent/paloma-fuzz-dumper";
 	memset(&e, 0, sizeof e);
 	CHECK(pl_mime_render(path, &o, &r, &e) == 0);
-	CHECK(r.text != NULL && strlen(r.text) == r.len && fm_safe(r.text, r.len, 0));
+	CHECK(r.text != NULL && strlen(r.text) == r.len && term_safe(r.text, r.len, 0));
 	for (size_t i = 0; i < r.len; i++)
 		lines += r.text[i] == '\n';
 	CHECK(r.header_lines <= lines);
@@ -125,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	pl_rendered_free(&r);
 	copy = xstrndup((const char *)d, n);
 	h = pl_mime_decode_header(copy);
-	CHECK(fm_safe(h, strlen(h), 1));
+	CHECK(term_safe(h, strlen(h), 1));
 	free(h);
 	free(copy);
 	return 0;

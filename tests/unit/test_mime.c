@@ -15,50 +15,12 @@
 #include "mime.h"
 #include "rfc2047.h"
 #include "tap.h"
+#include "termsafe.h"
 
 static char dir[] = "/tmp/test_mime.XXXXXX";
 static struct pl_rendered r;
 static struct pl_render_opts opts;
 static struct pl_err err;
-
-/* Valid UTF-8, no C0 control but \t and \n, no DEL, no C1 control. */
-static int
-terminal_safe(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n; ) {
-		uint32_t c;
-		size_t k;
-
-		if (p[i] < 0x80) {
-			if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') || p[i] == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf)
-			k = 2, c = p[i] & 0x1f;
-		else if (p[i] >= 0xe0 && p[i] <= 0xef)
-			k = 3, c = p[i] & 0x0f;
-		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
-			k = 4, c = p[i] & 0x07;
-		else
-			return 0;
-		if (i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c < 0xa0))
-			return 0;
-		i += k;
-	}
-	return 1;
-}
 
 static int
 render_path(const char *path)
@@ -68,7 +30,7 @@ render_path(const char *path)
 	pl_rendered_free(&r);
 	memset(&err, 0, sizeof err);
 	rc = pl_mime_render(path, &opts, &r, &err);
-	if (rc == 0 && (!terminal_safe(r.text, r.len) || strlen(r.text) != r.len)) {
+	if (rc == 0 && (!term_safe(r.text, r.len, 0) || strlen(r.text) != r.len)) {
 		printf("# unsafe text from %s\n", path);
 		return -2;
 	}
