@@ -42,6 +42,9 @@ ETPAN_CFLAGS    := $(call pc,--cflags,libetpan)
 ETPAN_LIBS      := $(filter-out -specs=%,$(call pc,--libs,libetpan))
 GMIME_CFLAGS    := $(call pc,--cflags,gmime-3.0)
 GMIME_LIBS      := $(call pc,--libs,gmime-3.0)
+# libcurl: only paloma-mtasts links it (HTTPS for MTA-STS policies).
+CURL_CFLAGS     := $(call pc,--cflags,libcurl)
+CURL_LIBS       := $(call pc,--libs,libcurl)
 # Debian 12's libnotmuch-dev has no .pc file.
 NOTMUCH_CFLAGS  := $(call pc,--cflags,notmuch)
 NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
@@ -62,7 +65,7 @@ CORE = util fsutil paths config secret addr message queue ctl log maildir outbox
 FRONT = paloma cli_send cli_queue cli_config cli_log
 
 # Delivery modules (dns, smtp, …): one name per module in src/.
-NET = smtp dns dsn report tls spf dnssync
+NET = smtp dns dsn report tls spf dnssync mtasts
 # notmuch: only paloma-index and the tests link it, never the daemon.
 INDEX = index
 INDEX_O = $(INDEX:%=$(B)/src/%.o)
@@ -93,7 +96,8 @@ UI_O = $(UI_SRC:ui/%.c=$(B)/ui/%.o)
 CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
 
 # Helper programs the front end runs from $(LIBEXECDIR).
-HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim paloma-doctor
+HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim paloma-doctor \
+  paloma-mtasts
 # The queue daemon's own objects (besides CORE and NET).
 DAEMON = daemon scheduler conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
@@ -138,6 +142,16 @@ $(B)/libexec/paloma/paloma-dkim: $(B)/src/dkim_main.o $(NET_O) $(CORE_O)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS)
 
 # paloma doctor: DNS (c-ares), sockets, OpenSSL for the DKIM key.
+# paloma-mtasts: fetches MTA-STS policies over HTTPS (libcurl) into the
+# cache the daemon reads; DNS through dnssync (c-ares).
+$(B)/src/mtasts_main.o: src/mtasts_main.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -c -o $@ $<
+
+$(B)/libexec/paloma/paloma-mtasts: $(B)/src/mtasts_main.o $(NET_O) $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS) $(CURL_LIBS)
+
 $(B)/libexec/paloma/paloma-doctor: $(B)/src/doctor_main.o $(B)/src/doctor.o $(NET_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NET_LIBS) $(PSL_LIBS)
