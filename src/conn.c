@@ -38,7 +38,12 @@ struct pl_conn {
 	void *tls_ctx;
 	struct pl_timer *timer;
 	int connect_timeout;
-	int verify;		/* the certificate must verify (a relay) */
+	int verify;		/* the certificate must verify (a relay, DANE, MTA-STS) */
+	int authenticate;	/* an MX: pl_tls_authenticate with tlsa */
+	const struct pl_tlsa *tlsa;
+	size_t ntlsa;
+	int verified;		/* the certificate verified */
+	char notverified[128];	/* else why */
 	char *auth_user, *secret_cmd;
 	int secret_timeout_ms;
 	char mx[256], ip[INET6_ADDRSTRLEN], remote[340], tlsdesc[160];
@@ -69,6 +74,13 @@ const char *
 pl_conn_tls(const struct pl_conn *c)
 {
 	return c->tlsdesc[0] ? c->tlsdesc : NULL;
+}
+
+int
+pl_conn_tls_verified(const struct pl_conn *c, const char **why)
+{
+	*why = !c->tlsdesc[0] ? "no TLS" : c->verified ? "verified" : c->notverified;
+	return c->tlsdesc[0] && c->verified;
 }
 
 static void
@@ -315,6 +327,13 @@ do_tls(struct pl_conn *c)
 			pl_smtp_on_tls(c->smtp, 0);
 			return 1;
 		}
+		if (c->authenticate &&
+		    pl_tls_authenticate(c->tls, c->mx, c->tlsa, c->ntlsa, &e) < 0) {
+			pl_log("%s: %s", c->remote, e.msg);
+			close_socket(c);
+			pl_smtp_on_tls_error(c->smtp, e.msg);
+			return 1;
+		}
 	}
 	r = pl_tls_handshake(c->tls, &ev, &e);
 	if (r == 0) {
@@ -330,15 +349,16 @@ do_tls(struct pl_conn *c)
 			pl_smtp_on_tls(c->smtp, 0);
 		return 1;
 	} else {
-		char why[128];
 		pl_tls_describe(c->tls, c->tlsdesc, sizeof c->tlsdesc);
 		/* Opportunistic (RFC 7435): an unverified certificate still
 		 * beats clear text; it is only recorded. */
-		if (pl_tls_verified(c->tls, why, sizeof why))
-			pl_log("%s: TLS %s, certificate verified", c->remote, c->tlsdesc);
+		c->verified = pl_tls_verified(c->tls, c->notverified, sizeof c->notverified);
+		if (c->verified)
+			pl_log("%s: TLS %s, certificate %s", c->remote, c->tlsdesc,
+			    c->ntlsa ? "matches its TLSA records (DANE)" : "verified");
 		else
 			pl_log("%s: TLS %s, certificate not verified (%s)", c->remote,
-			    c->tlsdesc, why);
+			    c->tlsdesc, c->notverified);
 		pl_smtp_on_tls(c->smtp, 1);
 	}
 	return 1;
@@ -504,7 +524,10 @@ pl_conn_start(struct pl_loop *loop, const struct pl_conn_params *p,
 	sp.tls = p->tls == PL_CONN_TLS_NONE ? PL_SMTP_TLS_NONE :
 	    p->tls == PL_CONN_TLS_REQUIRED ? PL_SMTP_TLS_REQUIRED :
 	    p->tls == PL_CONN_TLS_IMPLICIT ? PL_SMTP_TLS_IMPLICIT : PL_SMTP_TLS_OPPORTUNISTIC;
-	c->verify = p->tls_ctx && pl_tls_ctx_verifies(p->tls_ctx);
+	c->verify = p->tls_ctx && (pl_tls_ctx_verifies(p->tls_ctx) || p->authenticate);
+	c->authenticate = p->authenticate;
+	c->tlsa = p->tlsa;
+	c->ntlsa = p->ntlsa;
 	if (p->auth_user) {
 		c->auth_user = xstrdup(p->auth_user);
 		c->secret_cmd = p->secret_cmd ? xstrdup(p->secret_cmd) : NULL;

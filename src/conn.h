@@ -67,6 +67,12 @@ struct pl_conn_params {
 	enum pl_conn_tls tls;
 	void *tls_ctx;		/* from pl_tls_ctx_new(PL_TLS_MX), or PL_TLS_RELAY
 				 * (a relay: the certificate must verify) */
+	/* An MX that must authenticate (tls REQUIRED; pl_tls_authenticate):
+	 * by DANE with the ntlsa records of tlsa (valid until closed()), or
+	 * by PKIX for the mx name when ntlsa is 0 (MTA-STS). */
+	int authenticate;
+	const struct pl_tlsa *tlsa;
+	size_t ntlsa;
 	/* A relay login (AUTH): auth_user NULL for none.  The secret comes
 	 * from secret_cmd (secret.h; auth_xoauth2: it prints an OAuth2 token),
 	 * run only once TLS is up and the relay asks for the login, killed
@@ -94,5 +100,8 @@ const char *pl_conn_ip(const struct pl_conn *c);
 const char *pl_conn_mx(const struct pl_conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or NULL in clear. */
 const char *pl_conn_tls(const struct pl_conn *c);
+/* 1 when TLS is up and the certificate verified (PKIX, or DANE); else 0
+ * with why ("self-signed certificate", "no TLS"). */
+int pl_conn_tls_verified(const struct pl_conn *c, const char **why);
 
 #endif

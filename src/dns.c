@@ -16,6 +16,16 @@
  * A lookup finished by its deadline stays allocated until c-ares has
  * answered its remaining queries, whose answers are then dropped.
  *
+ * With DANE on (pl_dns_set_dane) there is a third stage:
+ *   TLSA  a TLSA query for _25._tcp.HOST of every host with an address,
+ *         when the MX answer was authenticated (RFC 7672 2.2).
+ * The MX and TLSA queries are then built here with the AD bit set
+ * (RFC 6840 5.7: a validating resolver then says in the AD bit of its reply
+ * whether it validated the answer) and sent with ares_send(), whose answers
+ * we judge ourselves (pl_dns_answer_status).  Only a resolver the user
+ * trusts, over a trusted path (a local unbound), makes that bit worth
+ * anything.
+ *
  * We use ares_query() (not ares_search, not ares_getaddrinfo): no search
  * domains, no /etc/hosts, and the status of every query is ours to judge,
  * so that "one MX host failed temporarily" stays distinguishable from "it
@@ -34,8 +44,8 @@
 
 #include "dns.h"
 
-enum { CLASS_IN = 1, TYPE_A = 1, TYPE_MX = 15, TYPE_AAAA = 28 };
-enum { STAGE_MX, STAGE_ADDR };
+enum { CLASS_IN = 1, TYPE_A = 1, TYPE_MX = 15, TYPE_AAAA = 28, TYPE_TLSA = 52 };
+enum { STAGE_MX, STAGE_ADDR, STAGE_TLSA };
 #define PENDING (-1000)		/* not an ares status */
 
 struct host {
@@ -45,6 +55,11 @@ struct host {
 	struct in_addr v4[PL_DNS_MAX_ADDRS];
 	size_t n6, n4;
 	int st6, st4;		/* ares status of the AAAA and A queries, or PENDING */
+	int tlsa_asked;		/* a TLSA query was sent */
+	int tlsa_st;		/* its ares status, or PENDING */
+	int tlsa_ad;		/* its answer was authenticated */
+	struct pl_tlsa tlsa[PL_DNS_MAX_TLSA];
+	size_t ntlsa;
 };
 
 struct lookup {
@@ -62,6 +77,8 @@ struct lookup {
 	struct host *hosts;
 	size_t nhosts;
 	size_t nnull;		/* null MX records seen */
+	int dane;		/* DANE was on when the lookup started */
+	int mx_ad;		/* the MX answer was authenticated */
 	struct pl_route *r;	/* set once finished (or early, by fail()) */
 	struct lookup *prev, *next;
 };
@@ -75,6 +92,7 @@ struct pl_dns {
 	int timeout_ms;
 	int closing;
 	int npending;
+	int dane, assume_ad;	/* pl_dns_set_dane */
 	struct list active;	/* in start order, hence by deadline */
 	struct list ready;	/* finished, callback not yet called */
 };
@@ -83,6 +101,7 @@ struct query {
 	struct lookup *lk;
 	int type;
 	size_t host;
+	int sent;		/* by ares_send: the answer is ours to judge */
 };
 
 static int64_t
@@ -150,6 +169,111 @@ pl_dns_classify(int st, const char **text)
 	if (text)
 		*text = t;
 	return res;
+}
+
+int
+pl_dns_answer_status(const unsigned char *abuf, int alen, int *ad)
+{
+	int rcode, ancount;
+
+	*ad = 0;
+	if (abuf == NULL || alen < 12)
+		return ARES_EBADRESP;
+	*ad = (abuf[3] & 0x20) != 0;
+	rcode = abuf[3] & 0x0f;
+	ancount = abuf[6] << 8 | abuf[7];
+	switch (rcode) {
+	case 0:  return ancount > 0 ? ARES_SUCCESS : ARES_ENODATA;
+	case 1:  return ARES_EFORMERR;
+	case 2:  return ARES_ESERVFAIL;
+	case 3:  return ARES_ENOTFOUND;
+	case 4:  return ARES_ENOTIMP;
+	case 5:  return ARES_EREFUSED;
+	default: return ARES_EBADRESP;
+	}
+}
+
+/* Skips a (possibly compressed) name at *pos; -1 when it runs off the end. */
+static int
+skip_name(const unsigned char *p, size_t len, size_t *pos)
+{
+	while (*pos < len) {
+		unsigned c = p[*pos];
+
+		if (c == 0) {
+			(*pos)++;
+			return 0;
+		}
+		if ((c & 0xc0) == 0xc0) {
+			if (*pos + 2 > len)
+				return -1;
+			*pos += 2;
+			return 0;
+		}
+		if (c & 0xc0)
+			return -1;	/* extended label types: not in answers */
+		*pos += 1 + c;
+	}
+	return -1;
+}
+
+int
+pl_dns_parse_tlsa(const unsigned char *p, int alen, struct pl_tlsa *tlsa, size_t max)
+{
+	size_t len = alen > 0 ? (size_t)alen : 0, pos = 12, n = 0;
+	unsigned qd, an;
+
+	if (len < 12)
+		return -1;
+	qd = (unsigned)p[4] << 8 | p[5];
+	an = (unsigned)p[6] << 8 | p[7];
+	for (unsigned i = 0; i < qd; i++) {
+		if (skip_name(p, len, &pos) < 0 || pos + 4 > len)
+			return -1;
+		pos += 4;
+	}
+	for (unsigned i = 0; i < an; i++) {
+		unsigned type, rdlen;
+
+		if (skip_name(p, len, &pos) < 0 || pos + 10 > len)
+			goto bad;
+		type = (unsigned)p[pos] << 8 | p[pos + 1];
+		rdlen = (unsigned)p[pos + 8] << 8 | p[pos + 9];
+		pos += 10;
+		if (pos + rdlen > len)
+			goto bad;
+		/* other types (a CNAME on the way) are skipped */
+		if (type == TYPE_TLSA && rdlen >= 3 && n < max) {
+			tlsa[n].usage = p[pos];
+			tlsa[n].selector = p[pos + 1];
+			tlsa[n].mtype = p[pos + 2];
+			tlsa[n].len = rdlen - 3;
+			tlsa[n].data = xmalloc(rdlen - 3 + 1);
+			memcpy(tlsa[n].data, p + pos + 3, rdlen - 3);
+			n++;
+		}
+		pos += rdlen;
+	}
+	return (int)n;
+bad:
+	for (size_t i = 0; i < n; i++)
+		free(tlsa[i].data);
+	return -1;
+}
+
+int
+pl_dns_tlsa_usable(const struct pl_tlsa *t)
+{
+	if (t->usage != 2 && t->usage != 3)
+		return 0;
+	if (t->selector > 1)
+		return 0;
+	switch (t->mtype) {
+	case 0:  return t->len > 0;
+	case 1:  return t->len == 32;
+	case 2:  return t->len == 64;
+	default: return 0;
+	}
 }
 
 static uint32_t
@@ -265,6 +389,10 @@ pl_route_free(struct pl_route *r)
 		free(r->mx[i].host);
 		free(r->mx[i].addrs);
 		free(r->mx[i].addrlens);
+		for (size_t k = 0; k < r->mx[i].ntlsa; k++)
+			free(r->mx[i].tlsa[k].data);
+		free(r->mx[i].tlsa);
+		free(r->mx[i].tlsa_why);
 	}
 	free(r->mx);
 	free(r->why);
@@ -327,8 +455,44 @@ host_failure(const struct lookup *lk, const struct host *h, const char **t)
 	return 0;
 }
 
+/* The DANE state of host h from its TLSA answer (see dns.h). */
 static void
-add_mx(struct pl_route *r, const struct host *h)
+set_dane(const struct lookup *lk, const struct host *h, struct pl_mx *m)
+{
+	int st = h->tlsa_st == PENDING ? ARES_ETIMEOUT : h->tlsa_st;
+	const char *t;
+
+	m->dane = PL_DANE_NONE;
+	if (!lk->dane || !lk->mx_ad || !h->tlsa_asked)
+		return;
+	if (st != ARES_SUCCESS) {
+		if (pl_dns_classify(st, &t) == PL_DNS_PERMFAIL)
+			return;		/* NXDOMAIN, no records: no DANE */
+		m->dane = PL_DANE_FAILED;
+		if (asprintf(&m->tlsa_why, "the TLSA lookup of _25._tcp.%s failed: %s",
+		    h->name, t) < 0)
+			m->tlsa_why = NULL;
+		return;
+	}
+	if (!h->tlsa_ad)
+		return;		/* insecure: as if there were none */
+	m->dane = PL_DANE_UNUSABLE;
+	for (size_t i = 0; i < h->ntlsa; i++) {
+		struct pl_tlsa *c;
+
+		if (!pl_dns_tlsa_usable(&h->tlsa[i]))
+			continue;
+		m->tlsa = xrealloc(m->tlsa, (m->ntlsa + 1) * sizeof *m->tlsa);
+		c = &m->tlsa[m->ntlsa++];
+		*c = h->tlsa[i];
+		c->data = xmalloc(c->len + 1);
+		memcpy(c->data, h->tlsa[i].data, c->len);
+		m->dane = PL_DANE_USABLE;
+	}
+}
+
+static void
+add_mx(const struct lookup *lk, struct pl_route *r, const struct host *h)
 {
 	size_t k6, k4, half = PL_DNS_MAX_ADDRS / 2;
 	struct pl_mx *m;
@@ -341,6 +505,7 @@ add_mx(struct pl_route *r, const struct host *h)
 	k4 = h->n4 < PL_DNS_MAX_ADDRS - k6 ? h->n4 : PL_DNS_MAX_ADDRS - k6;
 	r->mx = xrealloc(r->mx, (r->nmx + 1) * sizeof *r->mx);
 	m = &r->mx[r->nmx++];
+	memset(m, 0, sizeof *m);
 	m->host = xstrdup(h->name);
 	m->pref = h->pref;
 	m->naddrs = k6 + k4;
@@ -360,6 +525,7 @@ add_mx(struct pl_route *r, const struct host *h)
 		a->sin_addr = h->v4[i];
 		m->addrlens[k6 + i] = sizeof *a;
 	}
+	set_dane(lk, h, m);
 }
 
 /* Builds the route from the hosts' answers. */
@@ -382,12 +548,13 @@ build_route(struct lookup *lk)
 	}
 	r = route_new(lk);
 	r->implicit = lk->nhosts == 1 && lk->hosts[0].pref < 0;
+	r->secure = lk->dane && lk->mx_ad;
 	for (size_t i = 0; i < lk->nhosts; i++) {
 		struct host *h = &lk->hosts[i];
 		int temp;
 
 		if (h->n6 + h->n4 > 0) {
-			add_mx(r, h);
+			add_mx(lk, r, h);
 			continue;
 		}
 		temp = host_failure(lk, h, &t);
@@ -448,8 +615,11 @@ finish(struct lookup *lk)
 static void
 free_lookup(struct lookup *lk)
 {
-	for (size_t i = 0; i < lk->nhosts; i++)
+	for (size_t i = 0; i < lk->nhosts; i++) {
 		free(lk->hosts[i].name);
+		for (size_t k = 0; k < lk->hosts[i].ntlsa; k++)
+			free(lk->hosts[i].tlsa[k].data);
+	}
 	free(lk->hosts);
 	pl_route_free(lk->r);
 	free(lk->domain);
@@ -462,12 +632,70 @@ static void
 start_query(struct lookup *lk, const char *name, int type, size_t host)
 {
 	struct query *q = xmalloc(sizeof *q);
+	unsigned char *qbuf;
+	int qlen;
 
 	q->lk = lk;
 	q->type = type;
 	q->host = host;
+	q->sent = lk->dane && (type == TYPE_MX || type == TYPE_TLSA);
 	lk->outstanding++;
-	ares_query(lk->d->ch, name, CLASS_IN, type, on_answer, q);
+	if (!q->sent) {
+		ares_query(lk->d->ch, name, CLASS_IN, type, on_answer, q);
+		return;
+	}
+	/* Our own query, to set the AD bit in it (RFC 6840 5.7); ares_send
+	 * gives it an id of its own. */
+	if (ares_create_query(name, CLASS_IN, type, 0, 1, &qbuf, &qlen, 0) != ARES_SUCCESS) {
+		on_answer(q, ARES_EBADNAME, 0, NULL, 0);
+		return;
+	}
+	qbuf[3] |= 0x20;
+	ares_send(lk->d->ch, qbuf, qlen, on_answer, q);
+	ares_free_string(qbuf);
+}
+
+/* Starts the TLSA queries of every host with an address. */
+static void
+start_tlsa(struct lookup *lk)
+{
+	char name[300];
+
+	lk->stage = STAGE_TLSA;
+	lk->outstanding++;		/* as in start_hosts */
+	for (size_t i = 0; i < lk->nhosts; i++) {
+		struct host *h = &lk->hosts[i];
+
+		if (h->n6 + h->n4 == 0)
+			continue;
+		snprintf(name, sizeof name, "_25._tcp.%s", h->name);
+		if (!pl_dns_valid_domain(name))
+			continue;	/* too long to have TLSA records */
+		h->tlsa_asked = 1;
+		h->tlsa_st = PENDING;
+		start_query(lk, name, TYPE_TLSA, i);
+	}
+	lk->outstanding--;
+}
+
+static void
+on_tlsa(struct lookup *lk, const struct query *q, int status, int ad,
+    const unsigned char *abuf, int alen)
+{
+	struct host *h = &lk->hosts[q->host];
+
+	if (status == ARES_SUCCESS) {
+		int n = pl_dns_parse_tlsa(abuf, alen, h->tlsa, PL_DNS_MAX_TLSA);
+
+		if (n < 0)
+			status = ARES_EBADRESP;
+		else if (n == 0)
+			status = ARES_ENODATA;
+		else
+			h->ntlsa = (size_t)n;
+	}
+	h->tlsa_st = status;
+	h->tlsa_ad = ad;
 }
 
 /* Starts the AAAA and A queries of every host. */
@@ -500,6 +728,11 @@ on_mx(struct lookup *lk, int status, const unsigned char *abuf, int alen)
 
 	if (status == ARES_SUCCESS) {
 		status = ares_parse_mx_reply(abuf, alen, &reply);
+		/* c-ares says EBADNAME for a name it cannot read in the answer
+		 * (a count past the end, a pointer loop): the answer is broken,
+		 * not the domain, so it is temporary (issue #8). */
+		if (status == ARES_EBADNAME)
+			status = ARES_EBADRESP;
 		if (status == ARES_SUCCESS && !reply)
 			status = ARES_ENODATA;
 	}
@@ -596,8 +829,13 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct query q = *(struct query *)arg;
 	struct lookup *lk = q.lk;
+	int ad = 0;
 
 	(void)timeouts;
+	if (q.sent && status == ARES_SUCCESS)
+		status = pl_dns_answer_status(abuf, alen, &ad);
+	if (lk->d->assume_ad)
+		ad = 1;
 	free(arg);
 	lk->outstanding--;
 	if (lk->finished) {
@@ -608,10 +846,17 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	if (q.type == TYPE_MX) {
 		if (lk->d->closing && status == ARES_SUCCESS)
 			status = ARES_EDESTRUCTION;
+		lk->mx_ad = ad;
 		on_mx(lk, status, abuf, alen);
+	} else if (q.type == TYPE_TLSA) {
+		on_tlsa(lk, &q, status, ad, abuf, alen);
 	} else {
 		on_addr(lk, &q, status, abuf, alen);
 	}
+	/* the addresses are in: their TLSA records next (RFC 7672 2.2) */
+	if (!lk->r && lk->outstanding == 0 && lk->stage == STAGE_ADDR && lk->dane && lk->mx_ad &&
+	    !lk->d->closing)
+		start_tlsa(lk);
 	if (lk->r || lk->outstanding == 0)
 		finish(lk);
 }
@@ -787,6 +1032,13 @@ pl_dns_timeout_ms(struct pl_dns *d, int max_ms)
 	return t;
 }
 
+void
+pl_dns_set_dane(struct pl_dns *d, int on, int assume_ad)
+{
+	d->dane = on;
+	d->assume_ad = assume_ad;
+}
+
 int
 pl_dns_pending(struct pl_dns *d)
 {
@@ -795,6 +1047,12 @@ pl_dns_pending(struct pl_dns *d)
 
 void
 pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg)
+{
+	pl_dns_route_flags(d, domain, 0, cb, arg);
+}
+
+void
+pl_dns_route_flags(struct pl_dns *d, const char *domain, int flags, pl_route_cb cb, void *arg)
 {
 	struct lookup *lk = xcalloc(1, sizeof *lk);
 	struct sockaddr_storage ss;
@@ -806,6 +1064,7 @@ pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg)
 	lk->cb = cb;
 	lk->arg = arg;
 	lk->deadline = mono_ms() + d->timeout_ms;
+	lk->dane = d->dane && !(flags & PL_DNS_NO_DANE);
 	d->npending++;
 	lit = pl_dns_literal(domain, &ss, &len);
 	lk->domain = xstrdup(domain);
@@ -840,4 +1099,12 @@ pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg)
 		return;
 	}
 	finish(lk);
+}
+
+/* ---- A network in memory, for the fuzzer ---------------------------------- */
+
+void
+pl_dns_set_sockets(struct pl_dns *d, const void *funcs, void *arg)
+{
+	ares_set_socket_functions(d->ch, funcs, arg);
 }

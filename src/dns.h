@@ -95,6 +95,36 @@ int pl_dns_pending(struct pl_dns *d);
 
 enum pl_dns_result { PL_DNS_OK, PL_DNS_TEMPFAIL, PL_DNS_PERMFAIL };
 
+/* ---- DANE (RFC 7672) ------------------------------------------------------ */
+
+/* One TLSA record (RFC 6698 2.1). */
+struct pl_tlsa {
+	uint8_t usage, selector, mtype;
+	unsigned char *data;
+	size_t len;
+};
+
+#define PL_DNS_MAX_TLSA 16	/* TLSA records kept per host */
+
+/* What the DNS says about an MX host's TLSA records, when DANE is on
+ * (pl_dns_set_dane) and the MX answer was DNSSEC-authenticated:
+ *   NONE      no DANE for it: DANE off, an unauthenticated MX or TLSA answer,
+ *             NXDOMAIN or no TLSA records;
+ *   USABLE    authenticated records, at least one DANE-TA(2) or DANE-EE(3)
+ *             (in tlsa[]): TLS required and authenticated by them;
+ *   UNUSABLE  authenticated records, none usable (PKIX-TA/EE(0/1) are
+ *             unusable for SMTP, RFC 7672 3.1.3): TLS required, not
+ *             authenticated (RFC 7672 2.2);
+ *   FAILED    the TLSA lookup failed (SERVFAIL, timeout): the host must not
+ *             be used (RFC 7672 2.2), tlsa_why says why. */
+enum pl_dane { PL_DANE_NONE, PL_DANE_USABLE, PL_DANE_UNUSABLE, PL_DANE_FAILED };
+
+/* Turns on TLSA lookups for the routes looked up from now on.  Queries are
+ * sent with the AD bit set (RFC 6840 5.7) and an answer counts as
+ * authenticated only when the AD bit of the reply is set, or always with
+ * assume_ad (tests only: a loopback resolver that does not validate). */
+void pl_dns_set_dane(struct pl_dns *d, int on, int assume_ad);
+
 /* One host to try.  Addresses have port 0: the caller sets the SMTP port. */
 struct pl_mx {
 	char *host;			/* MX host name as the DNS gave it (no final dot);
@@ -105,6 +135,10 @@ struct pl_mx {
 					 * the order of the answer */
 	socklen_t *addrlens;		/* length of each address */
 	size_t naddrs;			/* 1..PL_DNS_MAX_ADDRS */
+	enum pl_dane dane;		/* see above; NONE unless DANE is on */
+	struct pl_tlsa *tlsa;		/* USABLE: the usable records */
+	size_t ntlsa;
+	char *tlsa_why;			/* FAILED: why, else NULL */
 };
 
 /* The answer for one recipient domain. */
@@ -120,6 +154,8 @@ struct pl_route {
 	int implicit;		/* no MX record: the domain's own addresses (RFC 5321
 				 * 5.1) */
 	int literal;		/* a domain literal, resolved without DNS */
+	int secure;		/* DANE on and the MX answer (for implicit MX: the
+				 * domain's no-MX answer) was authenticated */
 	struct pl_mx *mx;	/* hosts to try in this order: by preference, equal
 				 * preferences shuffled; only hosts with addresses */
 	size_t nmx;		/* 0 unless OK */
@@ -134,6 +170,11 @@ typedef void (*pl_route_cb)(void *arg, struct pl_route *r);
 /* Starts looking up the route to domain ("example.test", "example.test.",
  * "[127.0.0.2]", "[IPv6:::1]"); domain is copied. */
 void pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg);
+/* The same; with PL_DNS_NO_DANE no TLSA lookups (a relay's host: DANE for
+ * SMTP is about MX hosts on port 25). */
+#define PL_DNS_NO_DANE 1
+void pl_dns_route_flags(struct pl_dns *d, const char *domain, int flags, pl_route_cb cb,
+    void *arg);
 
 void pl_route_free(struct pl_route *r);
 
@@ -159,5 +200,28 @@ int pl_dns_literal(const char *s, struct sockaddr_storage *ss, socklen_t *len);
  * (labels of 1..63 letters, digits, '-', '_' or non-ASCII bytes, at most
  * 253 octets, one optional final dot). */
 int pl_dns_valid_domain(const char *s);
+
+/* The status an answer to a query sent with ares_send() stands for, as
+ * ares_query() would say it (ARES_SUCCESS only with answer records;
+ * ARES_ENOTFOUND for NXDOMAIN, ARES_ENODATA for none, ARES_ESERVFAIL, …,
+ * ARES_EBADRESP when too short), and its AD bit in *ad. */
+int pl_dns_answer_status(const unsigned char *abuf, int alen, int *ad);
+
+/* The TLSA records (type 52) of a DNS answer into tlsa[0..max); returns
+ * how many, or -1 for a malformed answer.  Free each data. */
+int pl_dns_parse_tlsa(const unsigned char *abuf, int alen, struct pl_tlsa *tlsa, size_t max);
+
+/* 1 when the record is usable for SMTP (RFC 7672 3.1.3): usage DANE-TA(2)
+ * or DANE-EE(3), selector 0 or 1, matching type 0, 1 (32 octets) or 2 (64
+ * octets). */
+int pl_dns_tlsa_usable(const struct pl_tlsa *t);
+
+/* ---- A network in memory, for the fuzzer --------------------------------- */
+
+/* Gives d's c-ares channel these socket functions (a struct
+ * ares_socket_functions *, which must outlive d): tests/fuzz/fuzz_dns.c
+ * answers every query from its input through them, so that whole route
+ * lookups run on untrusted answers without a network. */
+void pl_dns_set_sockets(struct pl_dns *d, const void *funcs, void *arg);
 
 #endif

@@ -117,6 +117,7 @@ pl_delivery_format(const struct pl_delivery_rec *r, struct buf *out)
 	kv(out, "reply", r->reply);
 	kv(out, "remote_id", r->remote_id);
 	kv(out, "via", r->via);
+	kv(out, "tls_policy", r->tls_policy);
 }
 
 void

@@ -6,7 +6,9 @@
  *   2026-11-23T08:28:13Z id=… rcpt=<a@b> result=delivered status=2.0.0
  *     mx=mx1.example.test ip=127.0.0.2 tls="TLSv1.3 TLS_AES_256_GCM_SHA384"
  *     reply="250 2.0.0 Ok: queued as 4XyZ" remote_id=4XyZ
- * and, through a relay, via=relay or via=fallback (mx= is then the relay)
+ * and, through a relay, via=relay or via=fallback (mx= is then the relay);
+ * last tls_policy=dane|mta-sts|verified|opportunistic|none when a server
+ * was reached
  * (one line; values with spaces are quoted, quotes and controls escaped). */
 #ifndef PALOMA_LOG_H
 #define PALOMA_LOG_H
@@ -25,6 +27,8 @@ struct pl_delivery_rec {
 	const char *id, *rcpt, *result, *status, *mx, *ip, *tls, *reply, *remote_id;
 	const char *via;	/* "relay" (transport = relay), "fallback" (the
 				 * account's fallback_relay), NULL: direct */
+	const char *tls_policy;	/* what protected it: "dane", "mta-sts",
+				 * "verified" (a relay), "opportunistic", "none" */
 };
 
 /* Appends one line to the delivery log (opened once, O_APPEND, 0600). */

@@ -238,9 +238,23 @@ add_reply(struct buf *out, const struct pl_rcpt *r)
 	}
 }
 
+/* The recipient's TLS policy as the user reads it, or NULL. */
+static const char *
+policy_label(const struct pl_rcpt *r)
+{
+	const char *p = r->tls_policy;
+
+	if (p == NULL || strcmp(p, "none") == 0)
+		return NULL;	/* "no TLS" says it */
+	return !strcmp(p, "dane") ? "DANE" : !strcmp(p, "mta-sts") ? "MTA-STS" :
+	    !strcmp(p, "verified") ? "verified TLS" : "opportunistic TLS";
+}
+
 void
 pl_outbox_rcpt_line(const struct pl_rcpt *r, const char *tls, int64_t now, struct buf *out)
 {
+	const char *pol = policy_label(r);
+
 	char t[32];
 
 	switch (r->state) {
@@ -253,9 +267,9 @@ pl_outbox_rcpt_line(const struct pl_rcpt *r, const char *tls, int64_t now, struc
 		break;
 	case PL_RCPT_DEFERRED:
 		fmt_duration((long)(r->next_attempt > now ? r->next_attempt - now : 0), t, sizeof t);
-		buf_printf(out, "deferred, next try %s%s (%d attempt%s)",
+		buf_printf(out, "deferred, next try %s%s (%d attempt%s%s%s)",
 		    r->next_attempt > now ? "in " : "", r->next_attempt > now ? t : "now",
-		    r->attempts, r->attempts == 1 ? "" : "s");
+		    r->attempts, r->attempts == 1 ? "" : "s", pol ? ", " : "", pol ? pol : "");
 		add_reply(out, r);
 		break;
 	case PL_RCPT_DELIVERED:
@@ -265,6 +279,8 @@ pl_outbox_rcpt_line(const struct pl_rcpt *r, const char *tls, int64_t now, struc
 			buf_printf(out, " to %s", r->remote);
 		if (tls)
 			buf_printf(out, ", %s", strcmp(tls, "none") ? tls : "no TLS");
+		if (pol)
+			buf_printf(out, ", %s", pol);
 		add_reply(out, r);
 		break;
 	case PL_RCPT_FAILED:

@@ -27,7 +27,9 @@ void pl_outbox_free(struct pl_outbox_msg *m, size_t n);
 
 /* One line about a recipient for the outbox, e.g.
  *   "deferred, next try in 4m (2 attempts): 451 4.7.1 Greylisted"
- *   "delivered 14:05 by mx1.example.net [192.0.2.1], TLSv1.3: 250 ok"
+ *   "delivered 14:05 by mx1.example.net [192.0.2.1], TLSv1.3, DANE: 250 ok"
+ * with the TLS policy of the last attempt (r->tls_policy: DANE, MTA-STS,
+ * verified TLS, opportunistic TLS) when known.
  *   "bounced: 550 5.1.1 no such user" */
 void pl_outbox_rcpt_line(const struct pl_rcpt *r, const char *tls, int64_t now,
     struct buf *out);

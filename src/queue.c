@@ -249,6 +249,7 @@ pl_envelope_format(const struct pl_envelope *env, struct buf *out)
 		field(out, "Status", r->status);
 		field(out, "Reply", r->reply);
 		field(out, "Remote", r->remote);
+		field(out, "Tls-Policy", r->tls_policy);
 		for (size_t j = 0; j < r->nhistory; j++)
 			field(out, "History", r->history[j]);
 	}
@@ -367,7 +368,7 @@ pl_envelope_parse(const char *text, struct pl_envelope *env, struct pl_err *e)
 			bad = !strcmp(k, "State") || !strcmp(k, "Attempts") ||
 			    !strcmp(k, "Next-Attempt") || !strcmp(k, "Last-Attempt") ||
 			    !strcmp(k, "Status") || !strcmp(k, "Reply") || !strcmp(k, "Remote") ||
-			    !strcmp(k, "History");
+			    !strcmp(k, "Tls-Policy") || !strcmp(k, "History");
 		} else if (!strcmp(k, "State")) {
 			bad = state_from_name(v, &r->state) < 0;
 		} else if (!strcmp(k, "Attempts")) {
@@ -386,6 +387,9 @@ pl_envelope_parse(const char *text, struct pl_envelope *env, struct pl_err *e)
 		} else if (!strcmp(k, "Remote")) {
 			free(r->remote);
 			r->remote = unescape_value(v);
+		} else if (!strcmp(k, "Tls-Policy")) {
+			free(r->tls_policy);
+			r->tls_policy = unescape_value(v);
 		} else if (!strcmp(k, "History")) {
 			r->history = xrealloc(r->history, (r->nhistory + 1) * sizeof *r->history);
 			r->history[r->nhistory++] = unescape_value(v);
@@ -417,6 +421,7 @@ pl_envelope_free(struct pl_envelope *env)
 		free(r->status);
 		free(r->reply);
 		free(r->remote);
+		free(r->tls_policy);
 		for (size_t j = 0; j < r->nhistory; j++)
 			free(r->history[j]);
 		free(r->history);

@@ -39,6 +39,9 @@ struct pl_rcpt {
 	char *status;		/* enhanced status code, "4.7.1", or NULL */
 	char *reply;		/* the remote's last reply, or our own reason */
 	char *remote;		/* "mx1.example.org [192.0.2.1]" or NULL */
+	char *tls_policy;	/* what protected the last attempt at remote: "dane",
+				 * "mta-sts", "verified" (a relay), "opportunistic",
+				 * "none" (clear text); NULL: not known */
 	char **history;		/* one line per attempt: "TIME text" */
 	size_t nhistory;
 };

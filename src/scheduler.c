@@ -4,15 +4,22 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "conn.h"
+#include "ctl.h"
 #include "dns.h"
 #include "log.h"
+#include "mtasts.h"
 #include "paths.h"
 #include "queue.h"
 #include "bounce.h"
@@ -24,6 +31,15 @@
 #define RESCAN_MS 60000
 #define HISTORY_MAX 100
 #define DONE_KEEP (7 * 86400)
+/* MTA-STS: paloma-mtasts runs before a domain's first delivery of the
+ * daemon's life and again when it last ran more than STS_RECHECK_MS ago;
+ * the domain's mail waits for it at most STS_WAIT_MS, then it is killed
+ * and the cached policy (if any) is used. */
+#define STS_RECHECK_MS (3600 * 1000)
+#define STS_WAIT_MS 60000
+#define STS_POLL_MS 50
+
+extern char **environ;
 
 /* A queue entry in memory. */
 struct qent {
@@ -52,9 +68,19 @@ struct sjob {
 	struct pl_outcome *out;
 	char **remote;		/* per recipient: "mx [ip]" it was tried at */
 	char **tls;
+	const char **pol;	/* per recipient: the tls_policy= of that attempt */
 	struct dom *d;
 	char *via_why;		/* ROUTE_FALLBACK: why direct delivery was given up */
 	struct sjob *next;
+};
+
+/* The TLS policy toward one MX (doc/paloma-daemon.1, "TLS policy"). */
+enum tpol {
+	POL_OPPORTUNISTIC,	/* STARTTLS when offered, anything goes */
+	POL_DANE,		/* usable TLSA records: TLS required, authenticated by them */
+	POL_DANE_ENCRYPT,	/* authenticated but unusable TLSA records: TLS required */
+	POL_STS,		/* MTA-STS enforce: TLS required, PKIX for the MX name */
+	POL_STS_TESTING,	/* MTA-STS testing: opportunistic, failures logged */
 };
 
 struct target {
@@ -63,6 +89,8 @@ struct target {
 	socklen_t len;
 	int dead;		/* failed in this round */
 	int no_tls;		/* the TLS handshake failed: try in clear */
+	enum tpol pol;
+	size_t mxi;		/* its host in d->route */
 };
 
 struct dom {
@@ -93,7 +121,22 @@ struct dom {
 	int xoauth2;
 	void *tls_ctx;		/* verifying, with the account's ca_file */
 	char *tls_error;	/* when tls_ctx could not be made */
+	struct pl_route *route;	/* ROUTE_DIRECT: the MX hosts, with their TLSA records */
+	const char *last_pol;	/* the policy toward last_remote */
+	/* MTA-STS: paloma-mtasts running for this domain (the route waits) */
+	int sts_waiting;
+	pid_t sts_pid;
+	int64_t sts_start;
+	struct pl_timer *sts_timer;
+	struct pl_mtasts_policy sts;	/* the policy in force, mode NONE if none */
 	struct dom *next;
+};
+
+/* When paloma-mtasts last ran for a domain. */
+struct sts_seen {
+	char *domain;
+	int64_t at;		/* monotonic ms */
+	struct sts_seen *next;
 };
 
 struct sconn {
@@ -119,6 +162,8 @@ struct pl_sched {
 	int entries_unsynced;	/* entries retired since queue/entries/ was synced */
 	int64_t last_scan;
 	char delivery_log[4200];
+	char daemon_log[4200];
+	struct sts_seen *sts_seen;
 };
 
 static const struct pl_conn_ops conn_ops;
@@ -251,6 +296,7 @@ pl_sched_new(struct pl_loop *loop, const struct pl_config *cfg, struct pl_err *e
 		return NULL;
 	}
 	pl_loop_set_poller(loop, dns_prepare, dns_dispatch, s->dns);
+	pl_dns_set_dane(s->dns, cfg->dane, cfg->dns_assume_ad);
 	s->tls_ctx = pl_tls_ctx_new(PL_TLS_MX, NULL, e);
 	if (s->tls_ctx == NULL) {
 		pl_dns_free(s->dns);
@@ -258,6 +304,7 @@ pl_sched_new(struct pl_loop *loop, const struct pl_config *cfg, struct pl_err *e
 		return NULL;
 	}
 	snprintf(s->delivery_log, sizeof s->delivery_log, "%s/delivery.log", pl_state_dir());
+	snprintf(s->daemon_log, sizeof s->daemon_log, "%s/daemon.log", pl_state_dir());
 	return s;
 }
 
@@ -265,6 +312,7 @@ void
 pl_sched_set_config(struct pl_sched *s, const struct pl_config *cfg)
 {
 	s->cfg = cfg;
+	pl_dns_set_dane(s->dns, cfg->dane, cfg->dns_assume_ad);
 }
 
 void
@@ -283,6 +331,12 @@ pl_sched_free(struct pl_sched *s)
 		dom_free(d);
 	}
 	pl_tls_ctx_free(s->tls_ctx);
+	while (s->sts_seen) {
+		struct sts_seen *n = s->sts_seen->next;
+		free(s->sts_seen->domain);
+		free(s->sts_seen);
+		s->sts_seen = n;
+	}
 	free(s);
 }
 
@@ -494,6 +548,7 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 	set_str(&r->status, o->status);
 	set_str(&r->reply, o->reply);
 	set_str(&r->remote, j->remote[k]);
+	set_str(&r->tls_policy, j->remote[k] && j->pol ? j->pol[k] : NULL);
 	if (o->result == PL_RESULT_OK) {
 		r->state = PL_RCPT_DELIVERED;
 		result = "delivered";
@@ -542,6 +597,7 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 		char *mx = xstrndup(j->remote[k], strcspn(j->remote[k], " "));
 		rec.mx = mx;
 		rec.tls = j->tls[k] ? j->tls[k] : "none";
+		rec.tls_policy = j->pol ? j->pol[k] : NULL;
 		rec.reply = o->reply;
 		if (o->result == PL_RESULT_OK)
 			remote_id(o->reply, rid, sizeof rid);
@@ -654,6 +710,7 @@ job_free(struct sjob *j)
 	}
 	free(j->remote);
 	free(j->tls);
+	free(j->pol);
 	free(j->out);
 	free(j->idx);
 	free(j->job.rcpt);
@@ -681,6 +738,7 @@ job_results(struct sjob *j)
 	j->out = xcalloc(j->job.nrcpt, sizeof *j->out);
 	j->remote = xcalloc(j->job.nrcpt, sizeof *j->remote);
 	j->tls = xcalloc(j->job.nrcpt, sizeof *j->tls);
+	j->pol = xcalloc(j->job.nrcpt, sizeof *j->pol);
 }
 
 /* Every recipient of j has an outcome: record them and settle the entry. */
@@ -753,8 +811,10 @@ dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
 		d->pending = j->next;
 		d->npending--;
 		job_results(j);
-		for (size_t k = 0; remote && k < j->job.nrcpt; k++)
+		for (size_t k = 0; remote && k < j->job.nrcpt; k++) {
 			j->remote[k] = xstrdup(remote);
+			j->pol[k] = d->last_pol;
+		}
 		job_fail_all(d->s, j, o);
 	}
 	d->ptail = &d->pending;
@@ -765,7 +825,7 @@ dom_maybe_free(struct dom *d)
 {
 	struct pl_sched *s = d->s;
 
-	if (d->pending || d->nconn > 0 || d->resolving)
+	if (d->pending || d->nconn > 0 || d->resolving || d->sts_waiting)
 		return;
 	for (struct dom **pp = &s->doms; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
@@ -784,6 +844,14 @@ dom_free(struct dom *d)
 	free(d->tls_error);
 	if (d->tls_ctx)
 		pl_tls_ctx_free(d->tls_ctx);
+	if (d->sts_timer)
+		pl_timer_cancel(d->s->loop, d->sts_timer);
+	if (d->sts_pid > 0) {
+		kill(d->sts_pid, SIGKILL);
+		waitpid(d->sts_pid, NULL, 0);
+	}
+	pl_mtasts_policy_free(&d->sts);
+	pl_route_free(d->route);
 	for (size_t i = 0; i < d->nt; i++)
 		free(d->t[i].mx);
 	free(d->t);
@@ -791,6 +859,253 @@ dom_free(struct dom *d)
 	free(d->last_remote);
 	free(d->domain);
 	free(d);
+}
+
+/* --- TLS policy: DANE (RFC 7672), MTA-STS (RFC 8461) ----------------------- */
+
+/* The tls_policy= of a delivery log line: what protected the attempt. */
+static const char *
+pol_name(const struct dom *d, enum tpol pol, int tls)
+{
+	if (!tls)
+		return "none";
+	if (d->kind != ROUTE_DIRECT)
+		return "verified";	/* a relay's certificate always is */
+	return pol == POL_DANE ? "dane" : pol == POL_STS ? "mta-sts" : "opportunistic";
+}
+
+/* 1 when the policy never lets mail go to that MX in clear. */
+static int
+pol_required(enum tpol pol)
+{
+	return pol == POL_DANE || pol == POL_DANE_ENCRYPT || pol == POL_STS;
+}
+
+static struct sts_seen *
+sts_find(struct pl_sched *s, const char *domain)
+{
+	for (struct sts_seen *n = s->sts_seen; n; n = n->next)
+		if (ascii_casecmp(n->domain, domain) == 0)
+			return n;
+	return NULL;
+}
+
+/* Starts paloma-mtasts [-c CONFIG] DOMAIN (stdin and stdout /dev/null, its
+ * one line of stderr into daemon.log); its pid, or 0. */
+static pid_t
+sts_spawn(struct pl_sched *s, const char *domain)
+{
+	char helper[4300];
+	char *argv[6];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	pid_t pid;
+	int n = 0, rc;
+
+	pl_helper_path("paloma-mtasts", helper, sizeof helper);
+	argv[n++] = "paloma-mtasts";
+	if (s->cfg->path && access(s->cfg->path, F_OK) == 0) {
+		argv[n++] = "-c";
+		argv[n++] = s->cfg->path;
+	}
+	argv[n++] = (char *)domain;
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, s->daemon_log, O_WRONLY | O_APPEND | O_CREAT,
+	    0600);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&def);
+	sigdelset(&def, SIGKILL);
+	sigdelset(&def, SIGSTOP);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, helper, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		pl_log("%s: cannot run %s to refresh its MTA-STS policy: %s", domain, helper,
+		    strerror(rc));
+		return 0;
+	}
+	return pid;
+}
+
+static void dom_routed(struct dom *d);
+static void dom_resolve(struct pl_sched *s, struct dom *d);
+
+/* Polls the child: the daemon's SIGCHLD belongs to the syncer, and a
+ * refresh happens once an hour per domain at most. */
+static void
+sts_poll(void *arg)
+{
+	struct dom *d = arg;
+	int st = 0;
+	pid_t r;
+
+	d->sts_timer = NULL;
+	r = waitpid(d->sts_pid, &st, WNOHANG);
+	if (r == 0 && pl_mono_ms() - d->sts_start < STS_WAIT_MS) {
+		d->sts_timer = pl_timer_add(d->s->loop, STS_POLL_MS, sts_poll, d);
+		return;
+	}
+	if (r == 0) {
+		pl_log("%s: paloma-mtasts did not finish within %d s: killed; a cached MTA-STS "
+		    "policy, if any, stays in force", d->domain, STS_WAIT_MS / 1000);
+		kill(d->sts_pid, SIGKILL);
+		waitpid(d->sts_pid, &st, 0);
+	} else if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		pl_log("%s: the MTA-STS policy could not be refreshed (paloma-mtasts %s %d); a "
+		    "cached policy, if any, stays in force", d->domain,
+		    r > 0 && WIFEXITED(st) ? "exit status" : "signal",
+		    r > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : r > 0 ? WTERMSIG(st) : -1);
+	}
+	d->sts_pid = 0;
+	d->sts_waiting = 0;
+	if (d->route) {
+		dom_routed(d);
+	} else if (d->resolved) {
+		/* The DNS lookup failed meanwhile: its jobs have their outcome;
+		 * jobs added since need a lookup of their own. */
+		d->resolved = 0;
+		if (d->pending)
+			dom_resolve(d->s, d);
+		else
+			dom_maybe_free(d);
+	}
+}
+
+/* Refreshes the domain's MTA-STS policy in the background when it is due;
+ * the route waits for it (sts_waiting). */
+static void
+sts_refresh(struct pl_sched *s, struct dom *d)
+{
+	struct sts_seen *n;
+
+	/* a literal has no policy; a name that is not one is refused by the
+	 * route lookup anyway, and a leading '-' would read as an option */
+	if (d->kind != ROUTE_DIRECT || !s->cfg->mta_sts || !pl_dns_valid_domain(d->domain) ||
+	    d->domain[0] == '-')
+		return;
+	n = sts_find(s, d->domain);
+	if (n && pl_mono_ms() - n->at < STS_RECHECK_MS)
+		return;
+	if (n == NULL) {
+		n = xcalloc(1, sizeof *n);
+		n->domain = xstrdup(d->domain);
+		n->next = s->sts_seen;
+		s->sts_seen = n;
+	}
+	n->at = pl_mono_ms();
+	d->sts_pid = sts_spawn(s, d->domain);
+	if (d->sts_pid <= 0) {
+		d->sts_pid = 0;
+		return;
+	}
+	d->sts_waiting = 1;
+	d->sts_start = pl_mono_ms();
+	d->sts_timer = pl_timer_add(s->loop, STS_POLL_MS, sts_poll, d);
+}
+
+/* An MX that must not be used (its TLSA lookup failed): counted as an
+ * address given up on, with why. */
+static void
+dom_skip_mx(struct dom *d, const char *host, const char *why)
+{
+	struct pl_outcome o = { .result = PL_RESULT_TEMP };
+
+	snprintf(o.status, sizeof o.status, "4.7.5");
+	snprintf(o.reply, sizeof o.reply, "paloma: %s (RFC 7672 2.2: not used until it "
+	    "answers)", why);
+	snprintf(o.step, sizeof o.step, "dns");
+	if (d->ntried > 0)
+		buf_adds(&d->tried, "; ");
+	buf_printf(&d->tried, "%s: %s", host, o.reply);
+	pl_log("%s: MX %s skipped: %s", d->domain, host, why);
+	d->ntried++;
+	d->last_dead = o;
+	d->last_pol = "dane";
+	set_str(&d->last_remote, host);
+}
+
+static void
+add_targets(struct dom *d, size_t mxi, enum tpol pol)
+{
+	const struct pl_mx *m = &d->route->mx[mxi];
+
+	for (size_t a = 0; a < m->naddrs; a++) {
+		struct target *t;
+
+		d->t = xrealloc(d->t, (d->nt + 1) * sizeof *d->t);
+		t = &d->t[d->nt++];
+		memset(t, 0, sizeof *t);
+		t->mx = xstrdup(m->host);
+		memcpy(&t->ss, &m->addrs[a], m->addrlens[a]);
+		t->len = m->addrlens[a];
+		t->pol = pol;
+		t->mxi = mxi;
+	}
+}
+
+/* The route and (when asked) the MTA-STS policy are in: each MX gets its
+ * TLS policy, those the policies rule out are dropped, and delivery
+ * starts.  DANE wins over MTA-STS for an MX with usable TLSA records (RFC
+ * 8461 2). */
+static void
+dom_routed(struct dom *d)
+{
+	struct pl_sched *s = d->s;
+	const struct pl_route *r = d->route;
+	struct buf unlisted = { 0 };
+	int sts = 0;
+
+	if (d->kind == ROUTE_DIRECT && s->cfg->mta_sts && !r->literal &&
+	    pl_mtasts_cache_load(d->domain, pl_now(), &d->sts) == 1)
+		sts = d->sts.mode;
+	for (size_t i = 0; i < r->nmx; i++) {
+		const struct pl_mx *m = &r->mx[i];
+		enum tpol pol = POL_OPPORTUNISTIC;
+
+		if (m->dane == PL_DANE_FAILED) {
+			dom_skip_mx(d, m->host, m->tlsa_why ? m->tlsa_why : "TLSA lookup failed");
+			continue;
+		}
+		if (m->dane == PL_DANE_USABLE) {
+			pol = POL_DANE;
+		} else if (sts == PL_MTASTS_ENFORCE || sts == PL_MTASTS_TESTING) {
+			if (!pl_mtasts_mx_ok(&d->sts, m->host)) {
+				buf_printf(&unlisted, "%s%s", unlisted.len ? ", " : "", m->host);
+				if (sts == PL_MTASTS_ENFORCE)
+					continue;
+				pl_log("%s: MTA-STS policy (testing) does not list MX %s; it would "
+				    "not be used under enforce", d->domain, m->host);
+			}
+			pol = sts == PL_MTASTS_ENFORCE ? POL_STS : POL_STS_TESTING;
+		} else if (m->dane == PL_DANE_UNUSABLE) {
+			pol = POL_DANE_ENCRYPT;
+		}
+		add_targets(d, i, pol);
+	}
+	if (d->nt == 0 && sts == PL_MTASTS_ENFORCE && unlisted.len) {
+		struct pl_outcome o = { .result = PL_RESULT_TEMP };
+
+		snprintf(o.status, sizeof o.status, "4.7.5");
+		snprintf(o.reply, sizeof o.reply, "paloma: the MTA-STS policy of %s lists none of "
+		    "its MX hosts: %s", d->domain, unlisted.p);
+		snprintf(o.step, sizeof o.step, "dns");
+		pl_log("%s: %s", d->domain, o.reply);
+		dom_fail_pending(d, &o, NULL);
+	} else if (unlisted.len && sts == PL_MTASTS_ENFORCE) {
+		pl_log("%s: MX hosts not in its MTA-STS policy, not used: %s", d->domain,
+		    unlisted.p);
+	}
+	buf_free(&unlisted);
+	dom_start(d);
+	dom_maybe_free(d);
 }
 
 static void
@@ -829,19 +1144,9 @@ on_route(void *arg, struct pl_route *r)
 		dom_maybe_free(d);
 		return;
 	}
-	for (size_t i = 0; i < r->nmx; i++)
-		for (size_t a = 0; a < r->mx[i].naddrs; a++) {
-			struct target *t;
-			d->t = xrealloc(d->t, (d->nt + 1) * sizeof *d->t);
-			t = &d->t[d->nt++];
-			memset(t, 0, sizeof *t);
-			t->mx = xstrdup(r->mx[i].host);
-			memcpy(&t->ss, &r->mx[i].addrs[a], r->mx[i].addrlens[a]);
-			t->len = r->mx[i].addrlens[a];
-		}
-	pl_route_free(r);
-	dom_start(d);
-	dom_maybe_free(d);
+	d->route = r;
+	if (!d->sts_waiting)
+		dom_routed(d);
 }
 
 static void
@@ -895,6 +1200,8 @@ dom_start(struct dom *d)
 {
 	struct pl_sched *s = d->s;
 
+	if (d->sts_waiting)
+		return;
 	while (!s->stopping && d->resolved && d->npending > d->nconn && d->nconn < s->cfg->per_domain && s->nconn < s->cfg->parallel) {
 		struct pl_conn_params p = { 0 };
 		struct sconn *sc;
@@ -913,8 +1220,15 @@ dom_start(struct dom *d)
 		set_port(&p.addr, s->cfg->smtp_port);
 		p.helo = s->cfg->helo_name;
 		p.tls = d->t[ti].no_tls ? PL_CONN_TLS_NONE :
-		    s->cfg->tls == PL_TLS_REQUIRED ? PL_CONN_TLS_REQUIRED : PL_CONN_TLS_OPPORTUNISTIC;
+		    s->cfg->tls == PL_TLS_REQUIRED || pol_required(d->t[ti].pol) ?
+		    PL_CONN_TLS_REQUIRED : PL_CONN_TLS_OPPORTUNISTIC;
 		p.tls_ctx = s->tls_ctx;
+		if (d->kind == ROUTE_DIRECT && (d->t[ti].pol == POL_DANE || d->t[ti].pol == POL_STS)) {
+			const struct pl_mx *m = &d->route->mx[d->t[ti].mxi];
+			p.authenticate = 1;
+			p.tlsa = d->t[ti].pol == POL_DANE ? m->tlsa : NULL;
+			p.ntlsa = d->t[ti].pol == POL_DANE ? m->ntlsa : 0;
+		}
 		if (d->kind != ROUTE_DIRECT) {
 			/* A relay: its own port, TLS always and verified, the
 			 * login.  Never in clear. */
@@ -980,9 +1294,15 @@ op_rcpt_done(void *arg, struct pl_conn *c, struct pl_job *pj, size_t k,
     const struct pl_outcome *o)
 {
 	struct sjob *j = (struct sjob *)pj;	/* job is the first member */
+	struct sconn *sc = arg;
+	enum tpol pol = sc->d->kind == ROUTE_DIRECT ? sc->d->t[sc->ti].pol : POL_OPPORTUNISTIC;
+	const char *why;
 
-	(void)arg;
 	j->out[k] = *o;
+	j->pol[k] = pol_name(sc->d, pol, pl_conn_tls(c) != NULL);
+	if (pol == POL_STS_TESTING && o->result == PL_RESULT_OK && !pl_conn_tls_verified(c, &why))
+		pl_log("%s: <%s>: the MTA-STS policy of %s (testing) would have refused %s: %s",
+		    j->job.id, j->job.rcpt[k], sc->d->domain, pl_conn_remote(c), why);
 	free(j->remote[k]);
 	j->remote[k] = xstrdup(pl_conn_remote(c));
 	free(j->tls[k]);
@@ -998,6 +1318,33 @@ op_job_done(void *arg, struct pl_conn *c, struct pl_job *pj)
 	job_finish(sc->s, (struct sjob *)pj);
 }
 
+/* A connection refused by the TLS policy: the reason says which policy
+ * asked for what (never retried in clear, never by another policy). */
+static const struct pl_outcome *
+policy_failure(const struct dom *d, size_t ti, const struct pl_outcome *fail,
+    struct pl_outcome *pf)
+{
+	const char *why = fail->reply, *host = d->t[ti].mx;
+	char what[600];
+
+	if (strncmp(why, "paloma: ", 8) == 0)
+		why += 8;
+	if (d->t[ti].pol == POL_DANE)
+		snprintf(what, sizeof what, "DANE: the TLSA records of _25._tcp.%s require TLS "
+		    "authenticated by them", host);
+	else if (d->t[ti].pol == POL_STS)
+		snprintf(what, sizeof what, "the MTA-STS policy of %s (enforce) requires TLS with a "
+		    "certificate valid for %s", d->domain, host);
+	else
+		snprintf(what, sizeof what, "DANE: _25._tcp.%s has TLSA records (none usable), "
+		    "so TLS is required", host);
+	*pf = *fail;
+	snprintf(pf->reply, sizeof pf->reply, "paloma: %s: %s", what, why);
+	if (pf->status[0] == '4' && strncmp(pf->status, "4.7.", 4) != 0)
+		snprintf(pf->status, sizeof pf->status, "4.7.5");
+	return pf;
+}
+
 static void
 op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usable,
     int tls_failed)
@@ -1005,6 +1352,7 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 	struct sconn *sc = arg;
 	struct pl_sched *s = sc->s;
 	struct dom *d = sc->d;
+	struct pl_outcome pf;
 
 	(void)c;
 	for (struct sconn **pp = &s->conns; *pp; pp = &(*pp)->next)
@@ -1014,12 +1362,15 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 		}
 	d->nconn--;
 	s->nconn--;
+	if (fail && d->kind == ROUTE_DIRECT && pol_required(d->t[sc->ti].pol) &&
+	    strcmp(fail->step, "STARTTLS") == 0)
+		fail = policy_failure(d, sc->ti, fail, &pf);
 	if (fail) {
 		d->last_fail = *fail;
 		d->has_fail = 1;
 		if (!usable) {
 			if (tls_failed && d->kind == ROUTE_DIRECT && s->cfg->tls != PL_TLS_REQUIRED &&
-			    !d->t[sc->ti].no_tls) {
+			    !pol_required(d->t[sc->ti].pol) && !d->t[sc->ti].no_tls) {
 				pl_log("%s: TLS handshake with %s failed; trying it again in clear",
 				    d->domain, pl_conn_remote(c));
 				d->t[sc->ti].no_tls = 1;
@@ -1047,6 +1398,8 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 				}
 				d->last_dead = *fail;
 				set_str(&d->last_remote, rem);
+				d->last_pol = d->kind == ROUTE_DIRECT ?
+				    pol_name(d, d->t[sc->ti].pol, 1) : NULL;
 			}
 		}
 	}
@@ -1133,13 +1486,15 @@ dom_resolve(struct pl_sched *s, struct dom *d)
 	if (d->resolved || d->resolving)
 		return;
 	d->resolving = 1;
+	sts_refresh(s, d);
 	if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET, d->domain, &a4) == 1)
 		snprintf(lit, sizeof lit, "[%s]", d->domain);
 	else if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET6, d->domain, &a6) == 1)
 		snprintf(lit, sizeof lit, "[IPv6:%s]", d->domain);
 	else
 		snprintf(lit, sizeof lit, "%s", "");
-	pl_dns_route(s->dns, lit[0] ? lit : d->domain, on_route, d);
+	pl_dns_route_flags(s->dns, lit[0] ? lit : d->domain,
+	    d->kind == ROUTE_DIRECT ? 0 : PL_DNS_NO_DANE, on_route, d);
 }
 
 static void

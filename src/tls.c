@@ -10,6 +10,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "dns.h"
+
 struct pl_tls {
 	SSL *ssl;
 	enum pl_tls_mode mode;
@@ -54,6 +56,12 @@ pl_tls_ctx_new(enum pl_tls_mode mode, const char *ca_file, struct pl_err *e)
 	} else if (mode != PL_TLS_RELAY) {
 		SSL_CTX_set_default_verify_paths(ctx);
 	}
+	/* DANE sessions (pl_tls_authenticate) need it on the context. */
+	if (mode == PL_TLS_MX && SSL_CTX_dane_enable(ctx) <= 0) {
+		ssl_error(e, "cannot enable DANE", 0);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	/* MX: verify, but never fail the handshake for it (opportunistic);
 	 * the result is read back with SSL_get_verify_result. */
 	SSL_CTX_set_verify(ctx, mode != PL_TLS_MX ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
@@ -91,6 +99,32 @@ pl_tls_new(void *ctx, int fd, const char *host, struct pl_err *e)
 	}
 	SSL_set_connect_state(t->ssl);
 	return t;
+}
+
+int
+pl_tls_authenticate(struct pl_tls *t, const char *host, const struct pl_tlsa *tlsa,
+    size_t ntlsa, struct pl_err *e)
+{
+	size_t added = 0;
+
+	if (ntlsa > 0) {
+		if (SSL_dane_enable(t->ssl, host) <= 0) {
+			ssl_error(e, "cannot enable DANE", 0);
+			return -1;
+		}
+		SSL_dane_set_flags(t->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+		for (size_t i = 0; i < ntlsa; i++)
+			if (SSL_dane_tlsa_add(t->ssl, tlsa[i].usage, tlsa[i].selector,
+			    tlsa[i].mtype, tlsa[i].data, tlsa[i].len) > 0)
+				added++;
+		ERR_clear_error();
+		if (added == 0)
+			return pl_errf(e, EX_TEMPFAIL, "none of the TLSA records of %s can be used",
+			    host);
+	}
+	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+	t->mode = PL_TLS_VERIFY;	/* a failed check is told as such */
+	return 0;
 }
 
 void

@@ -2,7 +2,8 @@
  *
  * Toward MX hosts TLS is opportunistic (RFC 7435): the certificate is not
  * required to verify, but whether it would have verified is recorded and
- * logged.  Toward IMAP/POP3/submission servers it is verified (chain and
+ * logged; unless the recipient domain's policy asks for authentication
+ * (pl_tls_authenticate: DANE's TLSA records, or MTA-STS's PKIX check).  Toward IMAP/POP3/submission servers it is verified (chain and
  * host name) against the system's CAs or a given CA file. */
 #ifndef PALOMA_TLS_H
 #define PALOMA_TLS_H
@@ -29,6 +30,19 @@ int pl_tls_ctx_verifies(void *ctx);
  * the name check. */
 struct pl_tls *pl_tls_new(void *ctx, int fd, const char *host, struct pl_err *e);
 void pl_tls_free(struct pl_tls *t);
+
+/* Makes a session toward an MX (before its handshake) authenticate the
+ * server, failing the handshake otherwise:
+ *   ntlsa > 0  DANE (RFC 7672): the records (struct pl_tlsa of dns.h, only
+ *              usable ones) with the MX host name as the TLSA base domain
+ *              and the reference name for DANE-TA(2); DANE-EE(3) matches
+ *              are not name-checked (RFC 7672 3.1.1);
+ *   ntlsa = 0  PKIX (MTA-STS, RFC 8461 4.2): the chain against the system's
+ *              CAs (or SSL_CERT_FILE) and the MX host name.
+ * Returns 0, or -1 with e (no record could be used). */
+struct pl_tlsa;
+int pl_tls_authenticate(struct pl_tls *t, const char *host, const struct pl_tlsa *tlsa,
+    size_t ntlsa, struct pl_err *e);
 
 /* Non-blocking handshake step: 1 done, 0 call again when *events (POLLIN or
  * POLLOUT) is ready, -1 failed (e says why). */

@@ -32,7 +32,7 @@ expect_match "PIPELINING used" "$(cat "$(smtpd_log mx1)")" 'RCPT TO:<b@example.t
 expect_match "QUIT at the end" "$(cat "$(smtpd_log mx1)")" '> QUIT'
 
 log=$(cat "$XDG_STATE_HOME/paloma/delivery.log")
-expect_match "delivery log: delivered, with host, address, reply and the remote id" "$log" "id=$id rcpt=<a@example.test> result=delivered status=2.0.0 mx=mx1.example.test ip=127.0.0.2 tls=none reply=\"250 2.0.0 OK queued as 000001\" remote_id=000001$"
+expect_match "delivery log: delivered, with host, address, reply and the remote id" "$log" "id=$id rcpt=<a@example.test> result=delivered status=2.0.0 mx=mx1.example.test ip=127.0.0.2 tls=none reply=\"250 2.0.0 OK queued as 000001\" remote_id=000001 tls_policy=none$"
 expect_match "delivery log: the refused recipient" "$log" 'rcpt=<nobody@example.test> result=failed status=5.1.1 .*reply="550 5.1.1 <nobody@example.test>: Recipient address rejected'
 expect_match "paloma log shows it" "$("$PALOMA" log nobody)" 'result=failed'
 expect_eq "paloma log filters by word" "$("$PALOMA" log other.test | wc -l | tr -d ' ')" 1

@@ -48,7 +48,7 @@ expect_match "log: why closed.test went through the relay" "$(cat "$DLOG")" \
 	'<a@closed.test> via fallback relay relay.test: every MX of closed.test refused the connection'
 expect_match "log: why listed.test went through the relay" "$(cat "$DLOG")" \
 	'<b@listed.test> via fallback relay relay.test: mx.listed.test \[127.0.0.31\] refused the sending host.s reputation: 554 5.7.1 .*spamhaus'
-expect_match "delivery log: via=fallback" "$(cat "$DELIV")" 'rcpt=<a@closed.test> result=delivered status=2.0.0 mx=relay.test .*via=fallback$'
-expect_match "delivery log: listed, via=fallback" "$(cat "$DELIV")" 'rcpt=<b@listed.test> result=delivered .*via=fallback$'
+expect_match "delivery log: via=fallback" "$(cat "$DELIV")" 'rcpt=<a@closed.test> result=delivered status=2.0.0 mx=relay.test .*via=fallback tls_policy=verified$'
+expect_match "delivery log: listed, via=fallback" "$(cat "$DELIV")" 'rcpt=<b@listed.test> result=delivered .*via=fallback tls_policy=verified$'
 expect_match "user unknown: bounced as usual" "$(cat "$DELIV")" 'rcpt=<c@unknown.test> result=failed status=5.1.1 mx=mx.unknown.test '
 check "user unknown: no fallback" sh -c "! grep -q 'c@unknown.test.*fallback' '$DELIV' '$DLOG'"

@@ -69,7 +69,7 @@ expect_eq "smtps: over TLS" "$(msg_meta "$m" tls)" true
 expect_match "smtps: AUTH PLAIN used" "$(cat "$(smtpd_log relay)")" 'auth PLAIN me@example.org accepted'
 check "smtps: the password is not in the daemon log" sh -c "! grep -q s3cret '$XDG_STATE_HOME/paloma/daemon.log'"
 expect_match "smtps: delivery log names the relay, via=relay" "$(cat "$DELIV")" \
-	"rcpt=<a@example.test> result=delivered status=2.0.0 mx=relay.test ip=127.0.0.20 tls=\"TLS.* via=relay$"
+	"rcpt=<a@example.test> result=delivered status=2.0.0 mx=relay.test ip=127.0.0.20 tls=\"TLS.* via=relay tls_policy=verified$"
 expect_match "smtps: the certificate was verified" "$out" 'relay.test \[127.0.0.20\]: TLS .*certificate verified'
 
 # --- STARTTLS, AUTH LOGIN
