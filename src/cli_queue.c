@@ -128,6 +128,8 @@ queue_show(const char *id)
 		}
 		if (r->remote)
 			printf("  remote:   %s\n", r->remote);
+		if (r->tls_policy)
+			printf("  policy:   %s\n", r->tls_policy);
 		if (r->status || r->reply)
 			printf("  reply:    %s%s%s\n", r->status ? r->status : "",
 			    r->status && r->reply ? " " : "", r->reply ? r->reply : "");

@@ -77,6 +77,9 @@ expect_match "matching TLSA: daemon.log says the certificate matched" "$(cat "$P
 expect_eq "matching TLSA: the recipient's state in the queue keeps the policy" \
 	"$(rcpt_policy "$id" a@match.test)" dane
 expect_eq "TLSA mismatch: so does the deferred one's" "$(rcpt_policy "$id" b@nomatch.test)" dane
+expect_eq "queue show names the policy of the last attempt" \
+	"$("$PALOMA" queue show "$id" | awk '/^Recipient:  <b@nomatch.test>/ { f = 1 } f && /policy:/ { print; exit }')" \
+	"  policy:   dane"
 
 expect_eq "TLSA mismatch: nothing received" "$(received_count nomatch)" 0
 expect_eq "TLSA mismatch: no MAIL FROM, not even in clear" \
