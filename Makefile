@@ -45,10 +45,10 @@ GMIME_LIBS      := $(call pc,--libs,gmime-3.0)
 # libcurl: only paloma-mtasts links it (HTTPS for MTA-STS policies).
 CURL_CFLAGS     := $(call pc,--cflags,libcurl)
 CURL_LIBS       := $(call pc,--libs,libcurl)
+PSL_LIBS        := $(call pc,--libs,libpsl)
 # Debian 12's libnotmuch-dev has no .pc file.
 NOTMUCH_CFLAGS  := $(call pc,--cflags,notmuch)
 NOTMUCH_LIBS    := $(or $(call pc,--libs,notmuch),-lnotmuch)
-PSL_LIBS        := $(call pc,--libs,libpsl)
 
 # Delivery side (c-ares, OpenSSL): linked into the daemon and its tests.
 NET_CFLAGS = $(CARES_CFLAGS) $(SSL_CFLAGS) $(ETPAN_CFLAGS)
@@ -252,6 +252,7 @@ clean:
 # FUZZ_SECONDS on its seeds, keeping what it finds in build-fuzz/corpus/ and
 # crashes in build-fuzz/crashes/ (copy a crash into the seed directory: the
 # unit test test_fuzz_corpus replays every seed, so it stays a regression test).
+# doc/FUZZING.md lists the targets and the runs.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -262,24 +263,34 @@ FUZZ_CFLAGS   = $(BASE) $(filter-out -Werror -Wno-format-truncation,$(WARN)) -g 
                 -DLIBEXECDIR='"$(LIBEXECDIR)"'
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+# The modules go into an archive, so that each target links only those it
+# calls (and the libraries they need: the sync's pull in libetpan, notmuch).
 FUZZ_O        = $(CORE:%=build-fuzz/src/%.o) $(NET:%=build-fuzz/src/%.o) \
-                $(addprefix build-fuzz/src/,syncstate.o mailfile.o foldername.o mime.o \
-                mimetext.o rfc2047.o authres.o dkimverify.o)
+                $(SYNC:%=build-fuzz/src/%.o) $(INDEX:%=build-fuzz/src/%.o) \
+                $(addprefix build-fuzz/src/,mime.o mimetext.o rfc2047.o authres.o \
+                dkimverify.o)
+FUZZ_A        = build-fuzz/libpaloma-fuzz.a
+FUZZ_LIBS     = $(NET_LIBS) $(GMIME_LIBS) $(ETPAN_LIBS) $(NOTMUCH_LIBS) -pthread
+# `make fuzz-run FUZZ_RUN="fuzz_pop3 fuzz_dns"` runs only those.
+FUZZ_RUN     ?= $(FUZZ_BIN:build-fuzz/%=%)
 
 fuzz: $(FUZZ_BIN)
+
+$(FUZZ_A): $(FUZZ_O)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 build-fuzz/src/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_O)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_A)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) $(NET_LIBS) \
-	  $(GMIME_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_A) $(FUZZ_LIBS)
 
-fuzz-run: fuzz
-	@for t in $(FUZZ_BIN); do \
-	  n=$${t##*/}; mkdir -p build-fuzz/corpus/$$n build-fuzz/crashes; \
+fuzz-run: $(FUZZ_RUN:%=build-fuzz/%)
+	@for n in $(FUZZ_RUN); do \
+	  t=build-fuzz/$$n; mkdir -p build-fuzz/corpus/$$n build-fuzz/crashes; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=build-fuzz/crashes/$$n- \
@@ -287,9 +298,9 @@ fuzz-run: fuzz
 	done
 
 # The corpus replay test compiles the fuzz targets in: rebuild it when they change.
-$(B)/tests/test_fuzz_corpus: $(FUZZ_SRC)
+$(B)/tests/test_fuzz_corpus: $(FUZZ_SRC) $(wildcard tests/fuzz/*.h)
 
-.SECONDARY: $(FUZZ_O)
+.SECONDARY: $(FUZZ_O) $(FUZZ_A)
 .PHONY: fuzz fuzz-run
 
 # Objects are never intermediate: keep them between builds of single targets.

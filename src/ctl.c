@@ -20,6 +20,35 @@
 #define LIBEXECDIR "/usr/local/libexec/paloma"
 #endif
 
+enum pl_ctl_kind
+pl_ctl_parse(char *line, struct pl_ctl_req *r)
+{
+	memset(r, 0, sizeof *r);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!strcmp(line, "wake"))
+		r->kind = PL_CTL_WAKE;
+	else if (!strcmp(line, "flush"))
+		r->kind = PL_CTL_FLUSH;
+	else if (!strcmp(line, "status"))
+		r->kind = PL_CTL_STATUS;
+	else if (!strncmp(line, "cancel ", 7)) {
+		r->id = line + 7;
+		r->addr = strchr(r->id, ' ');
+		if (r->addr == NULL || r->addr == r->id || r->addr[1] == '\0') {
+			r->id = r->addr = NULL;
+			r->why = "usage: cancel ID ADDRESS";
+			r->kind = PL_CTL_BAD;
+		} else {
+			*r->addr++ = '\0';
+			r->kind = PL_CTL_CANCEL;
+		}
+	} else {
+		r->why = "unknown request";
+		r->kind = PL_CTL_BAD;
+	}
+	return r->kind;
+}
+
 const char *
 pl_ctl_path(void)
 {

@@ -6,13 +6,30 @@
  *   wake   → "ok"         the queue changed: look at it now
  *   flush  → "ok N"       make every waiting recipient due now
  *   status → "ok pid=… busy=…"   (busy: DNS lookups, connections and
- *             transactions in flight) */
+ *             transactions in flight)
+ *   cancel ID ADDRESS → "ok", or "error WHY"   give up on one recipient
+ * Anything else is answered "error unknown request".  The socket is the
+ * user's alone, but its lines are parsed like untrusted input all the same
+ * (fuzzed by tests/fuzz/fuzz_queuefiles.c). */
 #ifndef PALOMA_CTL_H
 #define PALOMA_CTL_H
 
 #include <stddef.h>
 
 #include "util.h"
+
+/* A request line as the daemon reads it (pl_ctl_parse). */
+enum pl_ctl_kind { PL_CTL_WAKE, PL_CTL_FLUSH, PL_CTL_CANCEL, PL_CTL_STATUS, PL_CTL_BAD };
+
+struct pl_ctl_req {
+	enum pl_ctl_kind kind;
+	char *id, *addr;	/* cancel: pointers into the line */
+	const char *why;	/* bad: "unknown request", "usage: cancel ID ADDRESS" */
+};
+
+/* Parses the request in line (what one read gave, NUL-terminated; cut at
+ * its first CR or LF, in place).  Returns r->kind. */
+enum pl_ctl_kind pl_ctl_parse(char *line, struct pl_ctl_req *r);
 
 /* Path of the daemon's socket (static storage). */
 const char *pl_ctl_path(void);

@@ -58,6 +58,8 @@ on_client(void *arg, int fd, int revents)
 {
 	struct daemon *d = arg;
 	char line[256], reply[256];
+	struct pl_ctl_req req;
+	struct pl_err e;
 	ssize_t n;
 
 	(void)revents;
@@ -68,32 +70,27 @@ on_client(void *arg, int fd, int revents)
 		return;
 	}
 	line[n] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (!strcmp(line, "wake")) {
+	switch (pl_ctl_parse(line, &req)) {
+	case PL_CTL_WAKE:
 		pl_sched_scan(d->sched);
 		snprintf(reply, sizeof reply, "ok\n");
-	} else if (!strcmp(line, "flush")) {
-		int k = pl_sched_flush(d->sched);
-		snprintf(reply, sizeof reply, "ok %d\n", k);
-	} else if (!strncmp(line, "cancel ", 7)) {
-		/* cancel ID ADDRESS: the user gave up on one recipient. */
-		char *id = line + 7, *addr = strchr(id, ' ');
-		struct pl_err e;
-
-		if (addr == NULL)
-			snprintf(reply, sizeof reply, "error usage: cancel ID ADDRESS\n");
-		else {
-			*addr++ = '\0';
-			if (pl_sched_cancel(d->sched, id, addr, &e) < 0)
-				snprintf(reply, sizeof reply, "error %s\n", e.msg);
-			else
-				snprintf(reply, sizeof reply, "ok\n");
-		}
-	} else if (!strcmp(line, "status")) {
+		break;
+	case PL_CTL_FLUSH:
+		snprintf(reply, sizeof reply, "ok %d\n", pl_sched_flush(d->sched));
+		break;
+	case PL_CTL_CANCEL:	/* the user gave up on one recipient */
+		if (pl_sched_cancel(d->sched, req.id, req.addr, &e) < 0)
+			snprintf(reply, sizeof reply, "error %s\n", e.msg);
+		else
+			snprintf(reply, sizeof reply, "ok\n");
+		break;
+	case PL_CTL_STATUS:
 		snprintf(reply, sizeof reply, "ok pid=%d busy=%d\n", (int)getpid(),
 		    pl_sched_busy(d->sched));
-	} else {
-		snprintf(reply, sizeof reply, "error unknown request\n");
+		break;
+	default:
+		snprintf(reply, sizeof reply, "error %s\n", req.why);
+		break;
 	}
 	pl_write_all(fd, reply, strlen(reply));
 	close(fd);

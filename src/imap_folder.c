@@ -194,8 +194,8 @@ imap_new_uidvalidity(struct fsync *f, uint32_t uv)
 
 /* ---- SELECT ---- */
 
-static void
-take_fetch(struct fsync *f, clist *res)
+void
+imap_take_fetch(struct fsync *f, clist *res)
 {
 	clistiter *it;
 
@@ -215,61 +215,86 @@ take_fetch(struct fsync *f, clist *res)
 	}
 }
 
-/* Every VANISHED of the last command's responses, as UIDs the state
- * knows. */
-static void
-take_vanished(struct fsync *f, struct mailimap_qresync_vanished *first)
+struct urange {
+	uint32_t lo, hi;
+};
+
+static int
+cmp_urange(const void *a, const void *b)
 {
-	clistiter *it;
-	struct mailimap_response_info *ri = f->c->im->imap_response_info;
-	size_t k;
+	const struct urange *x = a, *y = b;
 
-	for (k = 0;; k++) {
-		struct mailimap_qresync_vanished *v = NULL;
-		clistiter *si;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
 
-		if (k == 0) {
-			v = first;
-		} else {
-			/* the others are still in the response info */
-			size_t j = 1;
+/* The ranges of one VANISHED response, "*" (0) read as the highest UID. */
+static void
+vanished_ranges(const struct mailimap_qresync_vanished *v, struct urange **r, size_t *n,
+    size_t *cap)
+{
+	clistiter *si;
 
-			for (it = ri ? clist_begin(ri->rsp_extension_list) : NULL; it;
-			    it = clist_next(it)) {
-				struct mailimap_extension_data *x = clist_content(it);
+	if (v == NULL || v->qr_known_uids == NULL)
+		return;
+	for (si = clist_begin(v->qr_known_uids->set_list); si; si = clist_next(si)) {
+		const struct mailimap_set_item *item = clist_content(si);
+		uint32_t lo = item->set_first, hi = item->set_last;
 
-				if (x->ext_extension->ext_id != MAILIMAP_EXTENSION_QRESYNC ||
-				    x->ext_type != MAILIMAP_QRESYNC_TYPE_VANISHED ||
-				    x->ext_data == NULL)
-					continue;
-				if (j++ == k) {
-					v = x->ext_data;
-					break;
-				}
-			}
-			if (v == NULL)
-				break;
+		if (hi == 0)
+			hi = UINT32_MAX;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
 		}
-		if (v == NULL || v->qr_known_uids == NULL)
-			continue;
-		for (si = clist_begin(v->qr_known_uids->set_list); si; si = clist_next(si)) {
-			struct mailimap_set_item *item = clist_content(si);
-			uint32_t lo = item->set_first, hi = item->set_last;
-			size_t i;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*r = xrealloc(*r, *cap * sizeof **r);
+		}
+		(*r)[*n].lo = lo;
+		(*r)[*n].hi = hi;
+		(*n)++;
+	}
+}
 
-			if (hi == 0)
-				hi = UINT32_MAX;
-			if (lo > hi) {
-				uint32_t t = lo;
-				lo = hi;
-				hi = t;
-			}
-			for (i = 0; i < f->st.n; i++)	/* state keys are sorted */
-				if (f->st.msgs[i].key >= lo && f->st.msgs[i].key <= hi)
-					imap_push_u32(&f->van, &f->nvan, &f->capvan,
-					    (uint32_t)f->st.msgs[i].key);
+/* The ranges are merged first and walked beside the sorted state once: a
+ * server repeating "1:*" a million times, or sending a million VANISHED
+ * responses, costs a sort, not a million passes over the state. */
+void
+imap_take_vanished(struct fsync *f, struct mailimap_qresync_vanished *first)
+{
+	struct mailimap_response_info *ri = f->c->im->imap_response_info;
+	struct urange *r = NULL;
+	size_t n = 0, cap = 0, m = 0, j = 0;
+	clistiter *it;
+
+	vanished_ranges(first, &r, &n, &cap);
+	/* the others are still in the response info */
+	for (it = ri ? clist_begin(ri->rsp_extension_list) : NULL; it; it = clist_next(it)) {
+		struct mailimap_extension_data *x = clist_content(it);
+
+		if (x->ext_extension->ext_id == MAILIMAP_EXTENSION_QRESYNC &&
+		    x->ext_type == MAILIMAP_QRESYNC_TYPE_VANISHED && x->ext_data != NULL)
+			vanished_ranges(x->ext_data, &r, &n, &cap);
+	}
+	imap_sort(r, n, sizeof *r, cmp_urange);
+	for (size_t i = 0; i < n; i++) {	/* merge overlapping ranges */
+		if (m > 0 && r[i].lo <= r[m - 1].hi) {
+			if (r[i].hi > r[m - 1].hi)
+				r[m - 1].hi = r[i].hi;
+		} else {
+			r[m++] = r[i];
 		}
 	}
+	for (size_t i = 0; i < f->st.n && j < m; i++) {	/* state keys are sorted */
+		uint64_t key = f->st.msgs[i].key;
+
+		while (j < m && r[j].hi < key)
+			j++;
+		if (j < m && key >= r[j].lo)
+			imap_push_u32(&f->van, &f->nvan, &f->capvan, (uint32_t)key);
+	}
+	free(r);
 }
 
 static int
@@ -389,7 +414,7 @@ fetch_changes(struct fsync *f, struct pl_err *e)
 
 		r = mailimap_uid_fetch_qresync(c->im, set, ft, f->st.highestmodseq, &res, &v);
 		if (r == MAILIMAP_NO_ERROR) {
-			take_vanished(f, v);
+			imap_take_vanished(f, v);
 			if (v)
 				mailimap_qresync_vanished_free(v);
 		}
@@ -406,7 +431,7 @@ fetch_changes(struct fsync *f, struct pl_err *e)
 	mailimap_set_free(set);
 	if (r != MAILIMAP_NO_ERROR)
 		return pl_imap_fail(c, e, r, "fetching flags of %s", f->name);
-	take_fetch(f, res);
+	imap_take_fetch(f, res);
 	mailimap_fetch_list_free(res);
 	if (!f->full && !f->have_van_list && f->exists != f->st.n) {
 		/* CONDSTORE only: did messages go?  The UIDs still there. */
@@ -718,8 +743,10 @@ fetch_batch(struct fsync *f, const struct newmsg *nm, size_t n, unsigned long *d
 		if (m.uid == 0 || m.body == NULL || !has_u32(uids, n, m.uid) ||
 		    (m.flags & PL_FL_T) || pl_sstate_find(&f->st, m.uid))
 			continue;
-		if (ngot < n && ngot > 0 && got[ngot - 1].uid == m.uid)
-			continue;	/* the same message twice */
+		for (i = 0; i < ngot && got[i].uid != m.uid; i++)
+			;
+		if (i < ngot)
+			continue;	/* the same message twice, stored once */
 		if (ngot == n)
 			break;
 		if (pl_mfile_store(f->dir, 'U', m.uid, m.flags, m.body, m.body_len, 1, name,

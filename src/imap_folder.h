@@ -60,6 +60,36 @@ void imap_push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
 struct mailimap_fetch_type *imap_fetch_type(int uid, int flags, int size, int body, int msgid);
 /* A new UIDVALIDITY: no message, MODSEQ or UIDNEXT of the old one counts. */
 void imap_new_uidvalidity(struct fsync *f, uint32_t uv);
+/* What a UID FETCH of flags answered (res: its result list), into f->rem:
+ * the messages with a UID and FLAGS. */
+void imap_take_fetch(struct fsync *f, clist *res);
+/* Every VANISHED of the last command's responses (first: the one libetpan
+ * returned, the others still in its response info), as UIDs of f->st,
+ * into f->van. */
+void imap_take_vanished(struct fsync *f, struct mailimap_qresync_vanished *first);
+
+/* sync_imap.c: the folders of an account. */
+struct imap_listing {
+	struct mailimap_mailbox_list **mb;	/* LIST's answers with a name */
+	size_t n;
+	clist *raw;
+	char delim;		/* INBOX's (else the first folder's) delimiter */
+	const char *sent;	/* the \Sent special-use folder, or NULL */
+};
+
+struct imap_want {
+	char *name;		/* on the server */
+	int upload_only;
+};
+
+/* LIST "" "*" into l; 0, or -1 with e.  imap_listing_free it after a 0. */
+int imap_list_folders(struct pl_imap *c, struct imap_listing *l, struct pl_err *e);
+void imap_listing_free(struct imap_listing *l);
+/* The folders to sync, as the account asks (every selectable one for
+ * "*"), each once, the sent folder last (upload-only unless synced);
+ * returns the sent folder's server name. */
+const char *imap_choose_folders(const struct pl_account *a, const struct imap_listing *l,
+    struct imap_want **v, size_t *n);
 
 /* imap_resync.c: the folder's UIDVALIDITY is not the state's — local files
  * matched to the server's messages by Message-ID (content where that is

@@ -856,6 +856,34 @@ pl_mime_render(const char *path, const struct pl_render_opts *o, struct pl_rende
 	return 0;
 }
 
+char *
+pl_mime_report_about(const struct pl_rendered *r)
+{
+	const char *s = r->text, *end = r->text + r->len;
+	size_t ln = 0;
+
+	if (r->text == NULL || r->message_id == NULL)
+		return NULL;
+	for (; s < end; ln++) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+		size_t len = e ? (size_t)(e - s) : (size_t)(end - s);
+
+		if (ln >= r->header_lines && len > 12 && !ascii_ncasecmp(s, "Message-ID:", 11)) {
+			char *id = xstrndup(s + 11, len - 11);
+			char *t = trim(id), *about = NULL;
+
+			if (*t == '<' && t[strlen(t) - 1] == '>' && strcmp(t, r->message_id))
+				about = xstrdup(t);
+			free(id);
+			return about;
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return NULL;
+}
+
 void
 pl_rendered_free(struct pl_rendered *r)
 {

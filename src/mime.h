@@ -62,6 +62,13 @@ int pl_mime_render(const char *path, const struct pl_render_opts *o, struct pl_r
     struct pl_err *e);
 void pl_rendered_free(struct pl_rendered *r);
 
+/* For a delivery report (ours or a remote MTA's, which quote the header
+ * of the returned mail): the Message-ID of the mail it is about, i.e. the
+ * first "Message-ID:" line of the rendered body (after the report's own
+ * header block) whose value is "<…>" and not the report's own; a new
+ * string, or NULL. */
+char *pl_mime_report_about(const struct pl_rendered *r);
+
 /* Writes attachment id of the message in path, decoded, to dest (created
  * 0600 with O_EXCL: an existing file is not overwritten, EX_CANTCREAT). */
 int pl_mime_save(const char *path, int id, const char *dest, struct pl_err *e);

@@ -484,3 +484,30 @@ pl_stream_describe(mailstream *s, char *out, size_t len)
 	else if (len)
 		out[0] = '\0';
 }
+
+/* ---- A guard for libetpan's IMAP parser ---------------------------------- */
+
+/* libetpan 1.9.4 (and its master as of 2026) copies the text of a response
+ * with the code [ALERT] or [PARSE] with strdup() without checking that
+ * there was text: "* OK [ALERT]\r\n" from a server crashes the program in
+ * strdup(NULL) (found by tests/fuzz/fuzz_imap.c).  libetpan calls strdup
+ * through the dynamic linker, so this definition, in every program that
+ * talks to a server through these streams, is the one it gets: the same as
+ * the C library's, except that NULL gives NULL, which libetpan stores as
+ * "no alert text".  The empty asm keeps the compiler from dropping the test
+ * on the strength of <string.h>'s nonnull declaration. */
+char *
+strdup(const char *s)
+{
+	const char *t = s;
+	char *p;
+	size_t n;
+
+	__asm__("" : "+r"(t));
+	if (t == NULL)
+		return NULL;
+	n = strlen(t) + 1;
+	if ((p = malloc(n)) != NULL)
+		memcpy(p, t, n);
+	return p;
+}

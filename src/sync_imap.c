@@ -11,24 +11,12 @@
 #include <time.h>
 
 #include "fsutil.h"
+#include "imap_folder.h"
 #include "imap_session.h"
 #include "netstream.h"
 
 /* Re-issue IDLE before servers drop it (RFC 2177: 29 minutes). */
 #define IDLE_MAX_S (29 * 60)
-
-struct folder {
-	char *name;		/* on the server */
-	int upload_only;
-};
-
-struct listing {
-	struct mailimap_mailbox_list **mb;
-	size_t n;
-	clist *raw;
-	char delim;
-	const char *sent;	/* the \Sent special-use folder, or NULL */
-};
 
 static int
 has_oflag(const struct mailimap_mailbox_list *mb, const char *flag)
@@ -56,8 +44,8 @@ selectable(const struct mailimap_mailbox_list *mb)
 	return !has_oflag(mb, "Noselect") && !has_oflag(mb, "NonExistent");
 }
 
-static int
-list_folders(struct pl_imap *c, struct listing *l, struct pl_err *e)
+int
+imap_list_folders(struct pl_imap *c, struct imap_listing *l, struct pl_err *e)
 {
 	clistiter *it;
 	int r;
@@ -82,8 +70,8 @@ list_folders(struct pl_imap *c, struct listing *l, struct pl_err *e)
 	return 0;
 }
 
-static void
-listing_free(struct listing *l)
+void
+imap_listing_free(struct imap_listing *l)
 {
 	if (l->raw)
 		mailimap_list_result_free(l->raw);
@@ -93,7 +81,7 @@ listing_free(struct listing *l)
 /* The server's name for a configured folder: as listed, else a listed
  * folder whose local path is what the config says, else as written. */
 static const char *
-server_name(const struct listing *l, const char *want)
+server_name(const struct imap_listing *l, const char *want)
 {
 	size_t i;
 
@@ -114,7 +102,7 @@ server_name(const struct listing *l, const char *want)
 }
 
 static void
-add_folder(struct folder **v, size_t *n, const char *name, int upload_only)
+add_folder(struct imap_want **v, size_t *n, const char *name, int upload_only)
 {
 	size_t i;
 
@@ -152,9 +140,9 @@ record_sent(struct pl_sync *s, const char *sent, char delim)
 	buf_free(&b);
 }
 
-static const char *
-choose_folders(const struct pl_account *a, const struct listing *l, struct folder **v,
-    size_t *n)
+const char *
+imap_choose_folders(const struct pl_account *a, const struct imap_listing *l,
+    struct imap_want **v, size_t *n)
 {
 	const char *sent;
 	size_t i;
@@ -182,19 +170,19 @@ int
 pl_sync_imap(struct pl_sync *s, struct pl_err *e)
 {
 	struct pl_imap c;
-	struct listing l;
-	struct folder *fv = NULL;
+	struct imap_listing l;
+	struct imap_want *fv = NULL;
 	struct pl_err first = { 0 };
 	size_t nf = 0, i;
 	int failed = 0;
 
 	if (pl_imap_open(&c, s->acct, e) < 0)
 		return -1;
-	if (list_folders(&c, &l, e) < 0) {
+	if (imap_list_folders(&c, &l, e) < 0) {
 		pl_imap_close(&c);
 		return -1;
 	}
-	record_sent(s, choose_folders(s->acct, &l, &fv, &nf), l.delim);
+	record_sent(s, imap_choose_folders(s->acct, &l, &fv, &nf), l.delim);
 	for (i = 0; i < nf && !c.dead; i++) {
 		struct pl_err fe = { 0 };
 
@@ -204,7 +192,7 @@ pl_sync_imap(struct pl_sync *s, struct pl_err *e)
 			first = fe;
 		}
 	}
-	listing_free(&l);
+	imap_listing_free(&l);
 	for (i = 0; i < nf; i++)
 		free(fv[i].name);
 	free(fv);

@@ -34,6 +34,7 @@
 #include "netstream.h"
 #include "secret.h"
 #include "sync.h"
+#include "sync_pop3.h"
 
 /* A batch: this many messages or bytes between two syncs to disk. */
 #define BATCH_MSGS	200
@@ -47,15 +48,6 @@ struct pop {
 	const char *host;
 	MMAPString *line;
 	char reply[512];	/* text of the last -ERR (or +OK) */
-};
-
-/* A message on the server. */
-struct smsg {
-	unsigned num;
-	unsigned long size;
-	uint64_t key;
-	int skip;		/* duplicate UIDL: only the first counts */
-	int fetch;
 };
 
 /* ---- The dialogue ---- */
@@ -107,23 +99,21 @@ send_line(struct pop *c, int private, const char *fmt, ...)
 /* One whole line (with its line end), or NULL when the connection ended or
  * failed first: a line without "\n" is a connection closed mid-line. */
 static char *
-get_line(struct pop *c, size_t *len)
+get_line(mailstream *s, MMAPString *line, size_t *len)
 {
-	char *l = mailstream_read_line(c->s, c->line);
+	char *l = mailstream_read_line(s, line);
 
-	if (l == NULL || c->line->len == 0 || l[c->line->len - 1] != '\n')
+	if (l == NULL || line->len == 0 || l[line->len - 1] != '\n')
 		return NULL;
-	*len = c->line->len;
+	*len = line->len;
 	return l;
 }
 
-/* The status line: 1 for +OK, 0 for -ERR (its text in c->reply), -1 when
- * the connection failed or the server said something else. */
-static int
-status(struct pop *c)
+int
+pl_pop3_status(mailstream *s, MMAPString *line, char *reply, size_t rlen)
 {
 	size_t n;
-	char *l = get_line(c, &n);
+	char *l = get_line(s, line, &n);
 	int ok;
 
 	if (l == NULL)
@@ -140,24 +130,29 @@ status(struct pop *c)
 	n -= ok ? 3 : 4;
 	while (n > 0 && *l == ' ')
 		l++, n--;
-	snprintf(c->reply, sizeof c->reply, "%.*s", (int)n, l);
+	snprintf(reply, rlen, "%.*s", (int)n, l);
 	/* The text goes into one-line messages: no control characters. */
-	for (char *p = c->reply; *p; p++)
+	for (char *p = reply; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	if (!*c->reply)
-		snprintf(c->reply, sizeof c->reply, "(no text)");
+	if (!*reply)
+		snprintf(reply, rlen, "(no text)");
 	return ok;
 }
 
-/* A multi-line body after +OK into b: dot-stuffing undone, each line kept
- * with its own line end.  -1 when the connection ended before the ".". */
+/* The status line, its text in c->reply. */
 static int
-read_body(struct pop *c, struct buf *b)
+status(struct pop *c)
+{
+	return pl_pop3_status(c->s, c->line, c->reply, sizeof c->reply);
+}
+
+int
+pl_pop3_body(mailstream *s, MMAPString *line, struct buf *b)
 {
 	for (;;) {
 		size_t n;
-		char *l = get_line(c, &n);
+		char *l = get_line(s, line, &n);
 
 		if (l == NULL)
 			return -1;
@@ -320,7 +315,7 @@ pop_login(const struct pl_account *a, struct pop *c, const char *secret, int oau
 static int
 by_num(const void *a, const void *b)
 {
-	const struct smsg *x = a, *y = b;
+	const struct pl_pop3_msg *x = a, *y = b;
 
 	return x->num < y->num ? -1 : x->num > y->num;
 }
@@ -328,7 +323,8 @@ by_num(const void *a, const void *b)
 static int
 by_key(const void *a, const void *b)
 {
-	const struct smsg *x = *(struct smsg *const *)a, *y = *(struct smsg *const *)b;
+	const struct pl_pop3_msg *x = *(struct pl_pop3_msg *const *)a;
+	const struct pl_pop3_msg *y = *(struct pl_pop3_msg *const *)b;
 
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
@@ -363,9 +359,8 @@ each_line(char *p, size_t len, void (*fn)(void *, unsigned, const char *), void 
 }
 
 struct listing {
-	struct smsg *m;
+	struct pl_pop3_msg *m;
 	size_t n, cap;
-	unsigned long *sizes;	/* LIST, by position in m after sorting */
 };
 
 static void
@@ -395,20 +390,62 @@ static void
 add_size(void *arg, unsigned num, const char *size)
 {
 	struct listing *l = arg;
-	struct smsg k = { .num = num }, *m;
+	struct pl_pop3_msg k = { .num = num }, *m;
 
 	m = bsearch(&k, l->m, l->n, sizeof *l->m, by_num);
 	if (m)
 		m->size = strtoul(size, NULL, 10);
 }
 
-/* UIDL and LIST: the server's messages, sorted by number. */
-static int
-pop_listing(struct pop *c, struct smsg **out, size_t *nout, struct pl_err *e)
+void
+pl_pop3_uidls(char *p, size_t len, struct pl_pop3_msg **out, size_t *n)
 {
 	struct listing l = { 0 };
+
+	each_line(p, len, add_uidl, &l);
+	if (l.n > 0)
+		qsort(l.m, l.n, sizeof *l.m, by_num);
+	*out = l.m;
+	*n = l.n;
+}
+
+void
+pl_pop3_sizes(char *p, size_t len, struct pl_pop3_msg *m, size_t n)
+{
+	struct listing l = { .m = m, .n = n, .cap = n };
+	struct pl_pop3_msg **byk;
+
+	each_line(p, len, add_size, &l);
+	/* Two messages with one UIDL (a broken server): the first counts. */
+	byk = xcalloc(n + 1, sizeof *byk);
+	for (size_t i = 0; i < n; i++)
+		byk[i] = &m[i];
+	if (n > 0)
+		qsort(byk, n, sizeof *byk, by_key);
+	for (size_t i = 1; i < n; i++)
+		if (byk[i]->key == byk[i - 1]->key)
+			byk[i]->skip = 1;
+	free(byk);
+}
+
+/* Lines of a listing body (the last one may lack its line end). */
+static size_t
+count_lines(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += p[i] == '\n';
+	return n + (len > 0 && p[len - 1] != '\n');
+}
+
+/* UIDL and LIST: the server's messages, sorted by number. */
+static int
+pop_listing(struct pop *c, struct pl_pop3_msg **out, size_t *nout, struct pl_err *e)
+{
+	struct pl_pop3_msg *m;
 	struct buf b = { 0 };
-	struct smsg **byk;
+	size_t n, nlines;
 	int r;
 
 	*out = NULL;
@@ -418,37 +455,36 @@ pop_listing(struct pop *c, struct smsg **out, size_t *nout, struct pl_err *e)
 	if (r == 0)
 		return pl_errf(e, EX_UNAVAILABLE, "%s: the server has no UIDL (%s): without it "
 		    "new mail cannot be told from old", c->host, c->reply);
-	if (read_body(c, &b) < 0) {
+	if (pl_pop3_body(c->s, c->line, &b) < 0) {
 		buf_free(&b);
 		return lost(c, "UIDL", e);
 	}
-	each_line(b.p, b.len, add_uidl, &l);
-	if (l.n == 0) {		/* an empty mailbox */
+	nlines = count_lines(b.p, b.len);
+	pl_pop3_uidls(b.p, b.len, &m, &n);
+	/* A line that is not "<number> <uidl>" hides a message: skipping it
+	 * would pass off a broken listing as a smaller (or empty) mailbox. */
+	if (n < nlines) {
+		buf_free(&b);
+		free(m);
+		return pl_errf(e, EX_PROTOCOL, "%s: malformed UIDL listing: %zu of its %zu lines "
+		    "are not \"<number> <uidl>\"", c->host, nlines - n, nlines);
+	}
+	if (n == 0) {		/* an empty mailbox */
 		buf_free(&b);
 		return 0;
 	}
-	qsort(l.m, l.n, sizeof *l.m, by_num);
 	b.len = 0;
-	if ((r = command(c, "LIST", e, "LIST", 0)) <= 0 || read_body(c, &b) < 0) {
+	if ((r = command(c, "LIST", e, "LIST", 0)) <= 0 || pl_pop3_body(c->s, c->line, &b) < 0) {
 		buf_free(&b);
-		free(l.m);
+		free(m);
 		if (r == 0)
 			return pl_errf(e, EX_PROTOCOL, "%s: LIST refused: %s", c->host, c->reply);
 		return lost(c, "LIST", e);
 	}
-	each_line(b.p, b.len, add_size, &l);
+	pl_pop3_sizes(b.p, b.len, m, n);
 	buf_free(&b);
-	/* Two messages with one UIDL (a broken server): the first counts. */
-	byk = xcalloc(l.n + 1, sizeof *byk);
-	for (size_t i = 0; i < l.n; i++)
-		byk[i] = &l.m[i];
-	qsort(byk, l.n, sizeof *byk, by_key);
-	for (size_t i = 1; i < l.n; i++)
-		if (byk[i]->key == byk[i - 1]->key)
-			byk[i]->skip = 1;
-	free(byk);
-	*out = l.m;
-	*nout = l.n;
+	*out = m;
+	*nout = n;
 	return 0;
 }
 
@@ -505,7 +541,7 @@ commit(struct run *r, struct pl_err *e)
 }
 
 static int
-retrieve(struct run *r, const struct smsg *m, struct buf *b, struct pl_err *e)
+retrieve(struct run *r, const struct pl_pop3_msg *m, struct buf *b, struct pl_err *e)
 {
 	char name[1024];
 	int k;
@@ -516,7 +552,7 @@ retrieve(struct run *r, const struct smsg *m, struct buf *b, struct pl_err *e)
 		return pl_errf(e, EX_TEMPFAIL, "%s: RETR %u refused: %s", r->c->host, m->num,
 		    r->c->reply);
 	b->len = 0;
-	if (read_body(r->c, b) < 0)
+	if (pl_pop3_body(r->c->s, r->c->line, b) < 0)
 		return lost(r->c, "RETR", e);
 	if (pl_mfile_store(r->folder, 'P', m->key, 0, b->p ? b->p : "", b->len, 1, name,
 	    sizeof name, e) < 0)
@@ -544,7 +580,7 @@ whole(const char *path, const struct pl_mfile *f)
 /* Decides what to retrieve: known keys are skipped (those still waiting for
  * the index are queued for it again), files of an interrupted run adopted. */
 static void
-plan(struct run *r, struct smsg *m, size_t n, struct pl_mfile *files, size_t nf)
+plan(struct run *r, struct pl_pop3_msg *m, size_t n, struct pl_mfile *files, size_t nf)
 {
 	char path[8192];
 
@@ -578,7 +614,7 @@ plan(struct run *r, struct smsg *m, size_t n, struct pl_mfile *files, size_t nf)
 }
 
 static int
-fetch_new(struct run *r, struct smsg *m, size_t n, struct pl_err *e)
+fetch_new(struct run *r, struct pl_pop3_msg *m, size_t n, struct pl_err *e)
 {
 	struct buf b = { 0 };
 	int rc = 0;
@@ -622,7 +658,7 @@ cmp_u64(const void *a, const void *b)
 
 /* UIDLs the server no longer has: their records go (the files stay). */
 static void
-forget_gone(struct pl_sstate *st, const struct smsg *m, size_t n)
+forget_gone(struct pl_sstate *st, const struct pl_pop3_msg *m, size_t n)
 {
 	uint64_t *keys = xcalloc(n + 1, sizeof *keys), *gone = NULL;
 	size_t ngone = 0;
@@ -643,7 +679,7 @@ forget_gone(struct pl_sstate *st, const struct smsg *m, size_t n)
 
 /* pop3_delete: DELE what the state holds (stored, synced and journaled). */
 static int
-delete_stored(struct run *r, const struct smsg *m, size_t n, unsigned long *ndel,
+delete_stored(struct run *r, const struct pl_pop3_msg *m, size_t n, unsigned long *ndel,
     struct pl_err *e)
 {
 	int k;
@@ -683,7 +719,7 @@ pl_sync_pop3(struct pl_sync *s, struct pl_err *e)
 	struct pop c = { .fd = -1 };
 	struct pl_sstate st;
 	struct pl_mfile *files = NULL;
-	struct smsg *m = NULL;
+	struct pl_pop3_msg *m = NULL;
 	struct pl_err je;
 	char *secret = NULL;
 	size_t n = 0, nf = 0;

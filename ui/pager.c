@@ -244,33 +244,11 @@ find_delivery(struct ui *u, struct pager *p)
 	pl_outbox_free(m, n);
 }
 
-/* A delivery report quotes the header of the mail it is about: the first
- * Message-ID line of the body (after the report's own header block). */
+/* A delivery report: the mail it is about (pl_mime_report_about). */
 static void
 find_about(struct pager *p)
 {
-	const char *s = p->r.text, *end = p->r.text + p->r.len;
-	size_t ln = 0;
-
-	if (p->r.message_id == NULL)
-		return;
-	for (; s < end; ln++) {
-		const char *e = memchr(s, '\n', (size_t)(end - s));
-		size_t len = e ? (size_t)(e - s) : (size_t)(end - s);
-
-		if (ln >= p->r.header_lines && len > 12 && !ascii_ncasecmp(s, "Message-ID:", 11)) {
-			char *id = xstrndup(s + 11, len - 11);
-			char *t = trim(id);
-
-			if (*t == '<' && t[strlen(t) - 1] == '>' && strcmp(t, p->r.message_id))
-				p->about = xstrdup(t);
-			free(id);
-			return;
-		}
-		if (e == NULL)
-			break;
-		s = e + 1;
-	}
+	p->about = pl_mime_report_about(&p->r);
 }
 
 static int

@@ -47,6 +47,30 @@
 #define LLVMFuzzerTestOneInput fuzz_spf_entry
 #include "../fuzz/fuzz_spf.c"
 #undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_pop3_entry
+#include "../fuzz/fuzz_pop3.c"
+#undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_dns_entry
+#include "../fuzz/fuzz_dns.c"
+#undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_imap_entry
+#include "../fuzz/fuzz_imap.c"
+#undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_report_entry
+#include "../fuzz/fuzz_report.c"
+#undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_queuefiles_entry
+#include "../fuzz/fuzz_queuefiles.c"
+#undef LLVMFuzzerTestOneInput
+#undef CHECK
+#define LLVMFuzzerTestOneInput fuzz_mtasts_entry
+#include "../fuzz/fuzz_mtasts.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *, size_t);
 
@@ -62,6 +86,12 @@ static const struct {
 	{ "fuzz_syncstate", fuzz_syncstate_entry },
 	{ "fuzz_mime", fuzz_mime_entry },
 	{ "fuzz_spf", fuzz_spf_entry },
+	{ "fuzz_pop3", fuzz_pop3_entry },
+	{ "fuzz_dns", fuzz_dns_entry },
+	{ "fuzz_imap", fuzz_imap_entry },
+	{ "fuzz_report", fuzz_report_entry },
+	{ "fuzz_queuefiles", fuzz_queuefiles_entry },
+	{ "fuzz_mtasts", fuzz_mtasts_entry },
 };
 
 static int
