@@ -305,3 +305,18 @@ $(B)/tests/test_fuzz_corpus: $(FUZZ_SRC) $(wildcard tests/fuzz/*.h)
 
 # Objects are never intermediate: keep them between builds of single targets.
 .SECONDARY:
+
+# The long crash torture (issue #8; doc/RELIABILITY.md): 2,000 messages to 20
+# domains of random receivers, the daemon SIGKILLed at least 200 times; then
+# paloma sync of 5,000 messages killed 50 times.  The short versions of both
+# run in `make check` (tests/torture/*.sh with their defaults).  Prints the
+# whole TAP with the figures, kept in $(B)/torture-*.tap.
+torture: all
+	PALOMA_BUILD=$(abspath $(B)) TORTURE_MESSAGES=2000 TORTURE_DOMAINS=20 \
+	  TORTURE_KILLS=200 TORTURE_CAP=3000 TORTURE_MAX_RUN=0.6 TORTURE_PARALLEL=8 \
+	  sh tests/torture/delivery.sh | tee $(B)/torture-delivery.tap
+	PALOMA_BUILD=$(abspath $(B)) SYNC_TORTURE_MESSAGES=5000 SYNC_TORTURE_KILLS=50 \
+	  SYNC_TORTURE_MAX_RUN=1.0 sh tests/torture/sync.sh | tee $(B)/torture-sync.tap
+	! grep -h '^not ok' $(B)/torture-delivery.tap $(B)/torture-sync.tap
+
+.PHONY: torture

@@ -34,6 +34,7 @@ struct pl_conn {
 	int finished;
 	int in_step;
 	int again;
+	unsigned long progress;	/* pl_smtp_progress when the timer was armed */
 	struct pl_tls *tls;
 	void *tls_ctx;
 	struct pl_timer *timer;
@@ -495,8 +496,14 @@ step(struct pl_conn *c)
 		if (pl_smtp_want(c->smtp) == w && w != PL_SMTP_WANT_CLOSE && !c->again)
 			break;	/* the machine did not move: avoid spinning */
 	}
-	if (c->fd >= 0 && !c->connecting)
+	/* Each wait for a whole reply has one timeout (RFC 5321 4.5.3.2):
+	 * a reply trickling in byte by byte or line by line does not start
+	 * it again, only the dialogue moving on does. */
+	if (c->fd >= 0 && !c->connecting &&
+	    (c->timer == NULL || pl_smtp_progress(c->smtp) != c->progress)) {
+		c->progress = pl_smtp_progress(c->smtp);
 		arm_timer(c, pl_smtp_timeout(c->smtp));
+	}
 	c->in_step = 0;
 }
 

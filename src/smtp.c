@@ -248,6 +248,7 @@ struct pl_smtp {
 	int authed, auth_failed;
 	char *secret;		/* AUTH LOGIN: the password until it is sent */
 	int wipe_out;		/* the output held a secret: clear it once written */
+	unsigned long progress;	/* connections, whole replies, bytes written */
 };
 
 static const char *const step_names[] = { "connect", "greeting", "EHLO", "STARTTLS", "MAIL",
@@ -419,6 +420,7 @@ pl_smtp_written(struct pl_smtp *s, size_t n)
 {
 	if (n > s->out.len - s->out_off)
 		n = s->out.len - s->out_off;
+	s->progress += n > 0;
 	s->out_off += n;
 	if (s->out_off == s->out.len) {
 		if (s->wipe_out && s->out.p) {
@@ -1078,6 +1080,7 @@ pl_smtp_on_connected(struct pl_smtp *s)
 {
 	if (s->state != S_INIT)
 		return;
+	s->progress++;
 	if (s->p.tls == PL_SMTP_TLS_IMPLICIT) {
 		s->implicit_pending = 1;
 		s->state = S_TLS;
@@ -1121,6 +1124,7 @@ pl_smtp_on_data(struct pl_smtp *s, const char *p, size_t n)
 			return;
 		p += used;
 		n -= used;
+		s->progress++;
 		on_reply(s, &r);
 	}
 }
@@ -1130,6 +1134,7 @@ pl_smtp_on_tls(struct pl_smtp *s, int ok)
 {
 	if (s->state != S_TLS)
 		return;
+	s->progress++;
 	if (!ok) {
 		s->tls_failed = 1;
 		own_fail(s, PL_SMTP_TEMP, "4.7.5", "paloma: the TLS handshake failed", 0);
@@ -1260,6 +1265,12 @@ pl_smtp_want(const struct pl_smtp *s)
 	case S_SECRET: return PL_SMTP_WANT_SECRET;
 	}
 	return PL_SMTP_WANT_CLOSE;
+}
+
+unsigned long
+pl_smtp_progress(const struct pl_smtp *s)
+{
+	return s->progress;
 }
 
 int

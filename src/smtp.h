@@ -224,6 +224,10 @@ const char *pl_smtp_output(const struct pl_smtp *s, size_t *len);
 void pl_smtp_written(struct pl_smtp *s, size_t n);
 /* Seconds the current wait may last (RFC 5321 4.5.3.2), 0: no limit. */
 int pl_smtp_timeout(const struct pl_smtp *s);
+/* Grows when the dialogue moves on (connected, a whole reply taken, bytes
+ * written, TLS done), not with a reply still arriving: a wait's timer is
+ * started again only then. */
+unsigned long pl_smtp_progress(const struct pl_smtp *s);
 
 /* During WANT_BODY: the transaction, and whether its body must be converted
  * to 7 bit (the message is 8-bit, the server lacks 8BITMIME). */

@@ -820,10 +820,33 @@ test_two_txns(void)
 	dialogue("overlong address refused", &p, tl, lscript, lwant, 0);
 }
 
+/* A reply trickling in, byte by byte or line by line, is no progress: only
+ * a whole reply is (conn.c starts a wait's timer again only on progress). */
+static void
+test_progress(void)
+{
+	struct pl_smtp_params p = params(PL_SMTP_TLS_OPPORTUNISTIC);
+	struct pl_smtp *s = pl_smtp_new(&p);
+	unsigned long at;
+
+	at = pl_smtp_progress(s);
+	pl_smtp_on_connected(s);
+	OK(pl_smtp_progress(s) != at, "progress: connected");
+	at = pl_smtp_progress(s);
+	pl_smtp_on_data(s, "220-one line\r\n", 14);
+	pl_smtp_on_data(s, "220-x", 5);
+	pl_smtp_on_data(s, "x", 1);
+	OK(pl_smtp_progress(s) == at, "progress: none while the greeting trickles in");
+	pl_smtp_on_data(s, "\r\n220 done\r\n", 12);
+	OK(pl_smtp_progress(s) != at, "progress: the whole greeting");
+	pl_smtp_free(s);
+}
+
 int
 main(void)
 {
 	test_parser();
+	test_progress();
 	test_plain();
 	test_multiline_ehlo();
 	test_helo();

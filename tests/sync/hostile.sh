@@ -1,0 +1,96 @@
+#!/bin/sh
+# Hostile IMAP and POP3 servers (issue #8, point 2): at each stage of the
+# dialogue (greeting, login, list, select, fetch, body; POP3 greeting, auth,
+# uidl, list, retr) a server that sends garbage, a reply with no valid
+# status, a 2 GiB literal, an endless reply, a line without end, or closes
+# (tests/servers/badimap.py).  For each, paloma sync exits non-zero with a
+# clear error line, does not crash or hang, keeps its memory bounded, and
+# leaves the local mail and sync state as they were: a sync against the
+# healthy server afterwards finds nothing new.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
+need_sync
+IMAP_P=$(free_port) POP3_P=$(free_port)
+: >"$T/mode"
+$PY "$TESTS_DIR/servers/badimap.py" --imap-port "$IMAP_P" --pop3-port "$POP3_P" \
+	--mode-file "$T/mode" --pidfile "$T/bad.pid" --log "$T/bad.log" 2>"$T/bad.err" &
+bpid=$!
+at_exit "kill $bpid"
+wait_for "[ -s '$T/bad.pid' ]" 10 || { nok "badimap.py starts" "$(cat "$T/bad.err")"; exit 1; }
+write_sync_config "$(account i "imap://127.0.0.1:$IMAP_P" "tls = none")" \
+	"$(account p "pop3://127.0.0.1:$POP3_P" "tls = none")"
+IMAP_FAULTS=${HOSTILE_IMAP:-"greeting:garbage greeting:close greeting:longline greeting:flood
+login:bad login:close login:garbage list:garbage list:flood select:garbage select:close
+select:bad fetch:garbage fetch:flood fetch:literal body:literal body:garbage body:close
+body:longline"}
+POP3_FAULTS=${HOSTILE_POP3:-"greeting:garbage greeting:close greeting:longline auth:garbage
+auth:close uidl:bad uidl:flood uidl:close list:flood retr:literal retr:flood retr:longline
+retr:close"}
+# Not bounded today (doc/RELIABILITY.md, open issues): libetpan keeps a line
+# without end whole (64 MiB sent: about 80 MB), and every untagged IMAP
+# response until the tagged one (64 MiB of "* OK" lines: about 800 MB), and
+# it allocates an IMAP literal's announced size up front (2 GiB of address
+# space: untouched, so 15 MB resident in a plain build, but 550 MB under
+# ASan, which writes what it allocates).  Those cases still must end with a
+# clear error and the mail intact; their memory is printed, not bounded.
+UNBOUNDED=" imap:greeting:flood imap:list:flood imap:fetch:flood "
+UNBOUNDED="$UNBOUNDED imap:fetch:literal imap:body:literal "
+
+# measure FILE CMD...: runs CMD; "SECONDS MAXRSS_KB EXIT" into FILE
+measure() {
+	"$PY" -c '
+import resource, subprocess, sys, time
+t = time.time()
+rc = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%.2f %d %d\n" % (time.time() - t,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
+' "$@"
+}
+# one ACCOUNT NAME: paloma sync ACCOUNT, measured into $T/NAME.time
+one() {
+	measure "$T/$2.time" timeout 100 "$PALOMA" -c "$CONFIG" sync "$1" >"$T/$2.out" 2>"$T/$2.err"
+}
+
+printf none >"$T/mode"
+one i base-i; one p base-p
+read -r _ bkb brc <<EOT
+$(tail -n 1 "$T/base-i.time")
+EOT
+expect_eq "the healthy server: IMAP sync exits 0" "$brc $(cat "$T/base-i.err")" "0 "
+expect_eq "the healthy server: POP3 sync exits 0" "$(cut -d' ' -f3 "$T/base-p.time") $(cat "$T/base-p.err")" "0 "
+expect_eq "... one message each" "$(local_count i) $(local_count p)" "1 1"
+# the local mail: every file's name and digest
+snap() { find "$MAILDIR/i" "$MAILDIR/p" -type f -exec md5sum {} + | sort; }
+snap >"$T/before"
+
+fault() {	# ACCOUNT PROTO FAULT
+	printf '%s' "$3" >"$T/mode"
+	n="$2-$(echo "$3" | tr : -)"
+	one "$1" "$n"
+	read -r sec kb rc <<-EOT
+	$(tail -n 1 "$T/$n.time")
+	EOT
+	err=$(head -n 3 "$T/$n.err" | tr '\n' ' ')
+	echo "# $2 $3: exit $rc in ${sec} s, ${kb} kB: $err"
+	check "$2 $3: exits with an error, no crash, no hang (got $rc)" \
+		test "$rc" -ge 1 -a "$rc" -lt 124
+	expect_match "$2 $3: one clear error line naming the account" "$err" \
+		"^paloma sync: $1: [^ ]"
+	case "$UNBOUNDED $2:$3" in
+	*" $2:$3 "* | *:longline) echo "# $2 $3: memory not bounded yet: ${kb} kB" ;;
+	*) check "$2 $3: bounded memory (${kb} kB, under the baseline + 48 MB)" \
+		test "$kb" -lt $((bkb + 49152)) ;;
+	esac
+	expect_eq "$2 $3: no sanitizer report" \
+		"$(grep -c 'AddressSanitizer\|runtime error:' "$T/$n.err")" 0
+	expect_eq "$2 $3: the local mail unchanged" "$(snap | diff "$T/before" - | head -n 4)" ""
+}
+for f in $IMAP_FAULTS; do fault i imap "$f"; done
+for f in $POP3_FAULTS; do fault p pop3 "$f"; done
+
+printf none >"$T/mode"
+psync
+expect_eq "afterwards, the healthy server again: exit 0" "$rc $err" "0 "
+expect_eq "... nothing new, nothing lost" "$(local_count i) $(local_count p)" "1 1"
+expect_eq "... the mail as it was" "$(snap | diff "$T/before" - | head -n 4)" ""
