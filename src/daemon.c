@@ -229,7 +229,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/daemon.lock", pl_state_dir());
-	r = pl_try_lock(path, &lockfd, &e);
+	/* A daemon killed a moment ago may have left a child between fork and
+	 * exec (bounce.c, ctl.c), holding a copy of the lock until its exec
+	 * closes it: wait up to two seconds before calling the lock taken. */
+	for (int tries = 0; (r = pl_try_lock(path, &lockfd, &e)) == 0 && tries < 20; tries++)
+		usleep(100 * 1000);
 	if (r < 0) {
 		fprintf(stderr, "paloma: %s\n", e.msg);
 		rc = e.code;

@@ -235,9 +235,9 @@ class Torture:
             else:
                 kind = self.run_daemon(None)
             if kind == "exit%d" % EX_TEMPFAIL:
-                # Refused: the lock of the daemon just killed is still
-                # held (a child it forked and that has not exec'd yet
-                # shares it).  Counted apart; the next run tries again.
+                # Refused: the lock seemed held by the daemon just killed
+                # for longer than a start waits (a child it forked that
+                # has not exec'd shares it).  Counted; must not happen.
                 refused += 1
                 in_row += 1
                 most = max(most, in_row)

@@ -60,8 +60,9 @@ echo "# runs $(r runs), $(r seconds) s; copies taken by a run killed before it r
 expect_eq "$N messages queued" "$(r messages)" "$N"
 expect_eq "the daemon was killed $K times" "$(r kills)" "$K"
 expect_eq "no run of the daemon ended by itself (crash)" "$(r unexpected_exits)" 0
-echo "# restarts refused because the killed daemon's lock was still held: $(r refused_restarts)"
-check "... and never twice in a row" test "$(r refused_in_a_row)" -le 1
+# A child of the killed daemon caught between fork and exec holds a copy of
+# its lock for a moment; a new daemon waits for that rather than refuse.
+expect_eq "no restart refused because the killed daemon's lock was still held" "$(r refused_restarts)" 0
 expect_eq "the queue is empty at the end" "$(r left)" 0
 expect_eq "lost = 0" "$(r lost)" 0
 expect_eq "every recipient delivered or bounced" "$(($(r delivered) + $(r bounced)))" "$(r recipients)"
