@@ -787,6 +787,27 @@ helo_ok(const char *v)
 	}
 }
 
+/* A saved search's name is shown in the client's list of searches: one to
+ * 64 octets of well-formed UTF-8 without control characters (C0, DEL, C1). */
+static int
+search_name_ok(const char *name)
+{
+	const unsigned char *u = (const unsigned char *)name;
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		unsigned long cp;
+		size_t l = pl_utf8_char(u + i, n - i, &cp);
+
+		if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
 static int
 delivery_key(struct ctx *x, const char *k, const char *v)
 {
@@ -1011,8 +1032,9 @@ ui_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strncmp(k, "search.", 7)) {
 		const char *name = k + 7;
-		if (*name == '\0')
-			return bad(x, "%s", "is not search.NAME");
+		if (!search_name_ok(name))
+			return bad(x, "%s", "is not search.NAME (NAME: 1 to 64 octets of printable "
+			    "UTF-8)");
 		if (*v == '\0')
 			return bad(x, "%s", "empty query (use * for every message)");
 		for (size_t i = 0; i < u->nsearches; i++)

@@ -414,6 +414,18 @@ main(void)
 	    "same section", "a search given twice");
 	refused("[ui]\nsearch.A =\n", "t.conf:2: search.A: empty query (use * for every "
 	    "message)", "an empty search");
+	refused("[ui]\nsearch.a\x01b = x\n", "t.conf:2: search.a\x01b: is not search.NAME "
+	    "(NAME: 1 to 64 octets of printable UTF-8)", "a search name with a control character");
+	{
+		/* found by fuzz_config: the print-back cut long names to one prefix */
+		char text[400];
+		snprintf(text, sizeof text, "[ui]\nsearch.%065d = x\n", 0);
+		OK(parse(text) == -1 && strstr(err.msg, "is not search.NAME") != NULL,
+		    "a search name over 64 octets is refused (%s)", err.msg);
+		snprintf(text, sizeof text, "[ui]\nsearch.%064d = x\nsearch.\xc3\xa9t\xc3\xa9 = y\n", 0);
+		OK(parse(text) == 0 && c.ui.nsearches == 2, "64 octets and UTF-8 names are fine (%s)",
+		    err.msg);
+	}
 	refused("[ui]\nsidebar = yes\n", "t.conf:2: sidebar: unknown key in [ui] "
 	    "(default_query, html_command, search.NAME, bind.VIEW.KEY, color.OBJECT)",
 	    "an unknown [ui] key");
