@@ -145,14 +145,19 @@ store(struct fsync *f, const uint32_t *uids, size_t n, int add, unsigned flags,
     struct pl_err *e)
 {
 	struct mailimap_set *set;
-	size_t pos = 0;
+	size_t pos = 0, from = 0;
 
 	while ((set = pl_imap_uid_set(uids, n, &pos, SET_RANGES)) != NULL) {
 		struct mailimap_flag_list *fl = pl_imap_flag_list(flags);
 		struct mailimap_store_att_flags *sa = add
 		    ? mailimap_store_att_flags_new_add_flags_silent(fl)
 		    : mailimap_store_att_flags_new_remove_flags_silent(fl);
-		int r = mailimap_uid_store(f->c->im, set, sa);
+		int r;
+
+		/* .SILENT, but others' changes may come along */
+		pl_imap_budget_msgs(f->c, pos - from, PL_IMAP_MSG_BYTES);
+		from = pos;
+		r = mailimap_uid_store(f->c->im, set, sa);
 
 		mailimap_store_att_flags_free(sa);
 		mailimap_set_free(set);
@@ -166,12 +171,16 @@ static int
 expunge(struct fsync *f, const uint32_t *uids, size_t n, struct pl_err *e)
 {
 	struct mailimap_set *set;
-	size_t pos = 0;
+	size_t pos = 0, from = 0;
 
 	if (!(f->c->caps & PL_CAP_UIDPLUS))
 		return 0;	/* left flagged \Deleted */
 	while ((set = pl_imap_uid_set(uids, n, &pos, SET_RANGES)) != NULL) {
-		int r = mailimap_uid_expunge(f->c->im, set);
+		int r;
+
+		pl_imap_budget_msgs(f->c, pos - from, PL_IMAP_MSG_BYTES);
+		from = pos;
+		r = mailimap_uid_expunge(f->c->im, set);
 
 		mailimap_set_free(set);
 		if (r != MAILIMAP_NO_ERROR)
@@ -409,6 +418,8 @@ fetch_changes(struct fsync *f, struct pl_err *e)
 		return 0;
 	set = mailimap_set_new_interval(1, f->upto);
 	ft = imap_fetch_type(1, 1, 0, 0, 0);
+	/* VANISHED (EARLIER) can name each message we know */
+	pl_imap_budget_msgs(c, (uint64_t)f->exists + f->st.n, PL_IMAP_MSG_BYTES);
 	if (c->qresync && f->st.highestmodseq && f->modseq) {
 		struct mailimap_qresync_vanished *v = NULL;
 
@@ -442,6 +453,7 @@ fetch_changes(struct fsync *f, struct pl_err *e)
 		uint32_t *present = NULL;
 		size_t np = 0, cap = 0, i;
 
+		pl_imap_budget_msgs(c, f->exists, PL_IMAP_MSG_BYTES);
 		r = mailimap_uid_search(c->im, NULL, key, &found);
 		mailimap_search_key_free(key);
 		if (r != MAILIMAP_NO_ERROR)
@@ -709,6 +721,7 @@ fetch_batch(struct fsync *f, const struct newmsg *nm, size_t n, unsigned long *d
     unsigned long long *done_bytes, struct pl_err *e)
 {
 	uint32_t *uids = xmalloc(n * sizeof *uids);
+	uint64_t bytes = 0;
 	struct mailimap_set *set;
 	struct mailimap_fetch_type *ft;
 	clist *res = NULL;
@@ -721,12 +734,15 @@ fetch_batch(struct fsync *f, const struct newmsg *nm, size_t n, unsigned long *d
 	size_t ngot = 0, i, pos = 0;
 	int r, rc = -1;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		uids[i] = nm[i].uid;
+		bytes += nm[i].size;
+	}
 	if (pl_sstate_intent(&f->st, uids[0], uids[n - 1], e) < 0)
 		goto out;
 	set = pl_imap_uid_set(uids, n, &pos, SIZE_MAX);
 	ft = imap_fetch_type(1, 1, 0, 1, 0);
+	pl_imap_budget_bodies(f->c, n, bytes);
 	r = mailimap_uid_fetch(f->c->im, set, ft, &res);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
@@ -809,6 +825,7 @@ fetch_new(struct fsync *f, uint32_t boundary, uint32_t *listed_max, struct pl_er
 	if (f->exists > 0) {
 		set = mailimap_set_new_interval(boundary + 1, 0);
 		ft = imap_fetch_type(1, 1, 1, 0, 0);
+		pl_imap_budget_msgs(c, f->exists, PL_IMAP_MSG_BYTES);
 		r = mailimap_uid_fetch(c->im, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);

@@ -102,6 +102,7 @@ hash_server_bodies(struct fsync *f, struct srvmsg *sv, size_t n, struct pl_err *
 		j = start;
 		set = pl_imap_uid_set(uids, pos, &j, SIZE_MAX);
 		ft = imap_fetch_type(1, 0, 0, 1, 0);
+		pl_imap_budget_bodies(f->c, pos - start, bytes);
 		r = mailimap_uid_fetch(f->c->im, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);
@@ -237,6 +238,7 @@ imap_resync(struct fsync *f, struct pl_err *e)
 	if (f->exists > 0) {
 		set = mailimap_set_new_interval(1, 0);
 		ft = imap_fetch_type(1, 1, 1, 0, 1);
+		pl_imap_budget_msgs(c, f->exists, PL_IMAP_HEADER_BYTES);
 		r = mailimap_uid_fetch(c->im, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);

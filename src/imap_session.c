@@ -47,16 +47,22 @@ pl_imap_fail(struct pl_imap *c, struct pl_err *e, int r, const char *what, ...)
 {
 	char w[512], why[700];
 	va_list ap;
+	int over;
 
 	va_start(ap, what);
 	vsnprintf(w, sizeof w, what, ap);
 	va_end(ap);
-	if (pl_imap_fatal(r)) {
+	/* A limit crossed (netstream.h) is the cause, whatever libetpan made of
+	 * the answer it cut. */
+	over = c->im && c->im->imap_stream && pl_stream_exceeded(c->im->imap_stream);
+	if (over || pl_imap_fatal(r)) {
 		const char *s = c->im && c->im->imap_stream ? pl_stream_error(c->im->imap_stream)
 		    : "";
 
 		c->dead = 1;
-		if (r == MAILIMAP_ERROR_FATAL) {
+		if (over)
+			snprintf(why, sizeof why, "%s", s);
+		else if (r == MAILIMAP_ERROR_FATAL) {
 			char t[600];
 
 			server_text(c->im, t, sizeof t);
@@ -201,6 +207,7 @@ pl_imap_open(struct pl_imap *c, const struct pl_account *a, struct pl_err *e)
 			return pl_errf(e, EX_OSERR, "imap %s: out of memory", a->host);
 		return pl_errf(e, why.code, "imap %s", why.msg);
 	}
+	pl_stream_limits(s, 0, 1);
 	c->im = mailimap_new(0, NULL);
 	if (c->im == NULL) {
 		mailstream_close(s);
@@ -283,6 +290,31 @@ pl_imap_close(struct pl_imap *c)
 	}
 	mailimap_free(c->im);
 	c->im = NULL;
+}
+
+/* a + b, at most SIZE_MAX */
+static size_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > SIZE_MAX || b > SIZE_MAX - a ? SIZE_MAX : (size_t)(a + b);
+}
+
+void
+pl_imap_budget_msgs(struct pl_imap *c, uint64_t n, size_t per)
+{
+	uint64_t extra = n > UINT64_MAX / per ? UINT64_MAX : n * per;
+
+	pl_stream_budget(c->im->imap_stream, sat_add(PL_STREAM_BUDGET, extra), 0);
+}
+
+void
+pl_imap_budget_bodies(struct pl_imap *c, uint64_t n, uint64_t bytes)
+{
+	uint64_t framing = n > UINT64_MAX / PL_IMAP_MSG_BYTES ? UINT64_MAX :
+	    n * PL_IMAP_MSG_BYTES;
+
+	pl_stream_budget(c->im->imap_stream, sat_add(sat_add(PL_STREAM_BUDGET, framing),
+	    sat_add(bytes, bytes / 8)), 0);
 }
 
 uint64_t

@@ -56,6 +56,24 @@ int pl_imap_fatal(int r);
 /* The highest HIGHESTMODSEQ the last command's responses carried, or 0. */
 uint64_t pl_imap_highestmodseq(struct pl_imap *c);
 
+/* ---- What the server may send (netstream.h) ----
+ *
+ * Every answer has a budget: PL_STREAM_BUDGET unless the engine sets one
+ * for the command it sends next.  An answer about n messages (a listing of
+ * flags and sizes, a SEARCH, a STORE, an EXPUNGE) may add
+ * PL_IMAP_MSG_BYTES per message, or PL_IMAP_HEADER_BYTES when it carries
+ * header lines; a batch of bodies may add the sizes the server announced
+ * (RFC822.SIZE) and an eighth of them, for servers that count loosely.  A
+ * server that sends more fails the session with a clear reason instead of
+ * growing paloma-sync without end.  Set right before the command. */
+#define PL_IMAP_MSG_BYTES 1024
+#define PL_IMAP_HEADER_BYTES 4096
+
+/* The next answer is about n messages, with per bytes allowed for each. */
+void pl_imap_budget_msgs(struct pl_imap *c, uint64_t n, size_t per);
+/* The next answer carries n bodies announced as bytes in all. */
+void pl_imap_budget_bodies(struct pl_imap *c, uint64_t n, uint64_t bytes);
+
 /* ---- Flags ---- */
 
 /* PL_FL_* bits of a FETCH FLAGS list. */

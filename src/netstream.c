@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,30 @@ int mailstream_cancel_cancelled(struct mailstream_cancel *cancel);
 void mailstream_cancel_notify(struct mailstream_cancel *cancel);
 void mailstream_cancel_ack(struct mailstream_cancel *cancel);
 
+/* The budget of the answer being read (see netstream.h) and the state of
+ * the IMAP literal watch: the bytes of a literal are skipped (a message
+ * may well contain "{123}" at the end of a line), the rest is scanned for
+ * "{digits}" followed by CRLF. */
+struct limits {
+	size_t budget, line_max;	/* of the answer being read */
+	size_t got, line;		/* its bytes so far; those since the last LF */
+	size_t next_budget, next_line;	/* for the next answer (0: defaults) */
+	size_t def_line;		/* pl_stream_limits */
+	int imap;
+	int wrote;			/* a command went out since the last read */
+	int exceeded;			/* a limit was crossed: the stream is dead */
+	enum { LIT_TEXT, LIT_DIGITS, LIT_CLOSE, LIT_CR } lit;
+	int ndigits;
+	uint64_t num;			/* the literal's announced size */
+	uint64_t skip;			/* literal bytes still to come */
+};
+
 struct sdata {
 	int fd;
 	void *ctx;			/* TLS context, or NULL */
 	struct pl_tls *tls;		/* NULL: plain */
 	struct mailstream_cancel *cancel;
+	struct limits lim;
 	char err[512];
 };
 
@@ -160,14 +180,167 @@ closed(struct sdata *d)
 	return -1;
 }
 
+/* ---- the budget of an answer ---- */
+
+/* "16 MiB", "64 KiB", "100 bytes" */
+static void
+fmt_size(uint64_t n, char *out, size_t len)
+{
+	if (n >= (1u << 20))
+		snprintf(out, len, "%llu MiB", (unsigned long long)((n + (1u << 19)) >> 20));
+	else if (n >= 1024)
+		snprintf(out, len, "%llu KiB", (unsigned long long)((n + 512) >> 10));
+	else
+		snprintf(out, len, "%llu bytes", (unsigned long long)n);
+}
+
+/* Fails the stream: fmt has a %s for a, and one for b or none. */
 static ssize_t
-s_read(mailstream_low *low, void *buf, size_t n)
+exceeded(struct sdata *d, const char *fmt, uint64_t a, uint64_t b)
+{
+	char sa[32], sb[32];
+
+	fmt_size(a, sa, sizeof sa);
+	fmt_size(b, sb, sizeof sb);
+	snprintf(d->err, sizeof d->err, fmt, sa, sb);
+	d->lim.exceeded = 1;
+	return -1;
+}
+
+/* The first read after a command starts its answer. */
+static void
+answer_start(struct limits *l)
+{
+	if (!l->wrote)
+		return;
+	l->wrote = 0;
+	l->budget = l->next_budget ? l->next_budget : PL_STREAM_BUDGET;
+	l->line_max = l->next_line ? l->next_line : l->def_line;
+	l->next_budget = l->next_line = 0;
+	l->got = 0;
+}
+
+/* A literal of l->num bytes was announced, after of the bytes just
+ * counted come after its announcement: refused when it cannot fit. */
+static ssize_t
+literal(struct sdata *d, size_t after)
+{
+	struct limits *l = &d->lim;
+
+	if (l->num > l->budget - l->got + after)
+		return exceeded(d, "the server announced a literal of %s, more than the %s "
+		    "allowed in answer to one command", l->num, l->budget);
+	l->skip = l->num;
+	return 0;
+}
+
+/* What libetpan keeps of an IMAP response beyond its bytes (a response of
+ * "* OK x" costs it some 200 bytes): each line of an answer counts this
+ * much more against its budget, so that the budget bounds the memory of a
+ * flood of short responses too, not only their bytes. */
+#define IMAP_LINE_COST 256
+
+static ssize_t
+over_budget(struct sdata *d)
+{
+	return exceeded(d, d->lim.imap ? "the server sent more than %s in answer to one "
+	    "command (each line counted as 256 bytes more)" :
+	    "the server sent more than %s in answer to one command", d->lim.budget, 0);
+}
+
+/* Scans n bytes for IMAP literal announcements and counts their lines. */
+static ssize_t
+watch_literals(struct sdata *d, const unsigned char *p, size_t n)
+{
+	struct limits *l = &d->lim;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c;
+
+		if (l->skip > 0) {
+			size_t k = l->skip < n - i ? (size_t)l->skip : n - i;
+
+			l->skip -= k;
+			i += k;
+			continue;
+		}
+		c = p[i++];
+		if (c == '\n') {
+			if (IMAP_LINE_COST > l->budget - l->got)
+				return over_budget(d);
+			l->got += IMAP_LINE_COST;
+		}
+		switch (l->lit) {
+		case LIT_DIGITS:
+			if (c >= '0' && c <= '9') {
+				/* saturates: anything this large is refused */
+				l->num = l->num > UINT64_MAX / 20 ? UINT64_MAX / 2 :
+				    l->num * 10 + (c - '0');
+				l->ndigits++;
+				continue;
+			}
+			l->lit = c == '}' && l->ndigits > 0 ? LIT_CLOSE : LIT_TEXT;
+			if (l->lit == LIT_CLOSE)
+				continue;
+			break;
+		case LIT_CLOSE:
+		case LIT_CR:
+			if (c == '\n') {
+				l->lit = LIT_TEXT;
+				if (literal(d, n - i) < 0)
+					return -1;
+				continue;
+			}
+			if (c == '\r' && l->lit == LIT_CLOSE) {
+				l->lit = LIT_CR;
+				continue;
+			}
+			l->lit = LIT_TEXT;
+			break;
+		case LIT_TEXT:
+			break;
+		}
+		if (c == '{') {
+			l->lit = LIT_DIGITS;
+			l->num = 0;
+			l->ndigits = 0;
+		}
+	}
+	return 0;
+}
+
+/* Counts n bytes just read against the answer's budget: -1 (the stream
+ * failed, d->err says why) when they cross it.  The bytes of the failing
+ * read never reach libetpan, so neither does the end of a line that
+ * announces a literal too large. */
+static ssize_t
+charge(struct sdata *d, const void *buf, size_t n)
+{
+	struct limits *l = &d->lim;
+
+	if (n > l->budget - l->got)
+		return over_budget(d);
+	l->got += n;
+	if (l->line_max) {
+		const char *nl = memrchr(buf, '\n', n);
+
+		l->line = nl ? (size_t)((const char *)buf + n - nl - 1) : l->line + n;
+		if (l->line > l->line_max)
+			return exceeded(d, "the server sent a line longer than %s", l->line_max, 0);
+	}
+	return l->imap ? watch_literals(d, buf, n) : 0;
+}
+
+static ssize_t
+read_some(mailstream_low *low, void *buf, size_t n)
 {
 	struct sdata *d = low->data;
 	struct pl_err e = { 0 };
 
-	if (d->fd < 0 || mailstream_cancel_cancelled(d->cancel))
+	if (d->fd < 0 || d->lim.exceeded || mailstream_cancel_cancelled(d->cancel))
 		return -1;
+	answer_start(&d->lim);
 	for (;;) {
 		ssize_t r;
 		int ev = POLLIN;
@@ -201,6 +374,17 @@ s_read(mailstream_low *low, void *buf, size_t n)
 }
 
 static ssize_t
+s_read(mailstream_low *low, void *buf, size_t n)
+{
+	struct sdata *d = low->data;
+	ssize_t r = read_some(low, buf, n);
+
+	if (r > 0 && charge(d, buf, (size_t)r) < 0)
+		return -1;
+	return r;
+}
+
+static ssize_t
 s_write(mailstream_low *low, const void *buf, size_t n)
 {
 	struct sdata *d = low->data;
@@ -214,16 +398,20 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 
 		if (d->tls) {
 			r = pl_tls_write(d->tls, buf, n, &ev, &e);
-			if (r > 0)
+			if (r > 0) {
+				d->lim.wrote = 1;
 				return r;
+			}
 			if (r == -2 || r == 0) {
 				snprintf(d->err, sizeof d->err, "%s", r ? e.msg : "connection closed");
 				return -1;
 			}
 		} else {
 			r = send(d->fd, buf, n, MSG_NOSIGNAL);
-			if (r > 0)
+			if (r > 0) {
+				d->lim.wrote = 1;
 				return r;
+			}
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -308,6 +496,7 @@ sdata_new(int fd)
 	struct sdata *d = xcalloc(1, sizeof *d);
 
 	d->fd = fd;
+	d->lim.budget = PL_STREAM_BUDGET;	/* for the greeting */
 	d->cancel = mailstream_cancel_new();
 	if (d->cancel == NULL) {
 		free(d);
@@ -461,9 +650,42 @@ pl_stream_starttls(mailstream *s, int fd, const char *host, const char *ca_file,
 		return pl_errf(e, EX_OSERR, "%s: out of memory", host);
 	}
 	mailstream_low_set_timeout(nlow, mailstream_low_get_timeout(low));
+	d->lim = old->lim;
 	mailstream_low_free(low);	/* keeps the socket open */
 	mailstream_set_low(s, nlow);
 	return 0;
+}
+
+void
+pl_stream_budget(mailstream *s, size_t bytes, size_t line_max)
+{
+	struct sdata *d = data_of(s);
+
+	if (d) {
+		d->lim.next_budget = bytes;
+		d->lim.next_line = line_max;
+	}
+}
+
+void
+pl_stream_limits(mailstream *s, size_t line_max, int imap)
+{
+	struct sdata *d = data_of(s);
+
+	if (d) {
+		d->lim.def_line = line_max;
+		if (!d->lim.wrote)	/* the answer being read, or the greeting */
+			d->lim.line_max = line_max;
+		d->lim.imap = imap;
+	}
+}
+
+int
+pl_stream_exceeded(mailstream *s)
+{
+	struct sdata *d = data_of(s);
+
+	return d && d->lim.exceeded;
 }
 
 const char *

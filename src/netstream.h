@@ -52,6 +52,36 @@ mailstream *pl_stream_tls(int fd, const char *host, const char *ca_file, struct 
 int pl_stream_starttls(mailstream *s, int fd, const char *host, const char *ca_file,
     struct pl_err *e);
 
+/* ---- What a server may send ----
+ *
+ * libetpan keeps what it reads until a command's answer is complete: every
+ * untagged IMAP response until the tagged one, a line until its end, and
+ * it reserves an IMAP literal's announced size before reading it.  So that
+ * a hostile or broken server cannot make a client grow without end, each
+ * answer (the bytes read after a command is written, up to the next one) has
+ * a budget; the read that crosses it fails the stream like a broken
+ * connection, and pl_stream_error says so ("the server sent more than
+ * 16 MiB in answer to one command"). */
+
+/* The budget of an answer unless pl_stream_budget said otherwise. */
+#define PL_STREAM_BUDGET ((size_t)16 << 20)
+
+/* The answer to the next command written on s may be at most bytes long
+ * (0: PL_STREAM_BUDGET), with lines of at most line_max bytes (0: the
+ * stream's default, SIZE_MAX: none but the budget).  Applies to that one
+ * answer: the one after gets the defaults again. */
+void pl_stream_budget(mailstream *s, size_t bytes, size_t line_max);
+
+/* Settings of the whole stream, kept across STARTTLS: the longest line of an
+ * answer (0: no limit but the budget); imap: watch for IMAP literal
+ * announcements ("{N}" at the end of a line) and fail the stream when N is
+ * more than what is left of the budget, before libetpan, which has only
+ * seen the line without its end yet, reserves N bytes for it. */
+void pl_stream_limits(mailstream *s, size_t line_max, int imap);
+
+/* 1 when the stream failed because the server sent more than allowed. */
+int pl_stream_exceeded(mailstream *s);
+
 /* The last low-level failure of a stream ("timed out after 60 s waiting
  * for the server", "connection reset by peer", "TLS read failed: …"), or ""
  * when none or not one of these streams; for messages after libetpan says

@@ -40,6 +40,12 @@
 #define BATCH_MSGS	200
 #define BATCH_BYTES	(16 * 1024 * 1024)
 #define CONNECT_MS	30000
+/* What the server may send (netstream.h): status and listing lines of at
+ * most LINE_MAX_BYTES; a listing PL_STREAM_BUDGET and LISTING_BYTES per
+ * message STAT counts; a message (RETR) PL_STREAM_BUDGET and its LIST size
+ * and an eighth more, in lines of any length. */
+#define LINE_MAX_BYTES	(1024 * 1024)
+#define LISTING_BYTES	128
 
 struct pop {
 	mailpop3 *p;
@@ -227,6 +233,7 @@ pop_connect(const struct pl_account *a, struct pop *c, struct pl_err *e)
 		close(c->fd);
 		return pl_errf(e, EX_OSERR, "%s: out of memory", a->host);
 	}
+	pl_stream_limits(c->s, LINE_MAX_BYTES, 0);
 	c->line = mmap_string_new("");
 	c->p = mailpop3_new(0, NULL);
 	if (c->line == NULL || c->p == NULL)
@@ -445,11 +452,21 @@ pop_listing(struct pop *c, struct pl_pop3_msg **out, size_t *nout, struct pl_err
 {
 	struct pl_pop3_msg *m;
 	struct buf b = { 0 };
-	size_t n, nlines;
+	size_t n, nlines, budget = PL_STREAM_BUDGET;
 	int r;
 
 	*out = NULL;
 	*nout = 0;
+	/* STAT's count sizes the listings' budget (the default without it) */
+	if ((r = command(c, "STAT", e, "STAT", 0)) < 0)
+		return -1;
+	if (r == 1) {
+		unsigned long count = strtoul(c->reply, NULL, 10);
+
+		if (count < (SIZE_MAX - PL_STREAM_BUDGET) / LISTING_BYTES)
+			budget += count * LISTING_BYTES;
+	}
+	pl_stream_budget(c->s, budget, 0);
 	if ((r = command(c, "UIDL", e, "UIDL", 0)) < 0)
 		return -1;
 	if (r == 0)
@@ -474,6 +491,7 @@ pop_listing(struct pop *c, struct pl_pop3_msg **out, size_t *nout, struct pl_err
 		return 0;
 	}
 	b.len = 0;
+	pl_stream_budget(c->s, budget, 0);
 	if ((r = command(c, "LIST", e, "LIST", 0)) <= 0 || pl_pop3_body(c->s, c->line, &b) < 0) {
 		buf_free(&b);
 		free(m);
@@ -546,6 +564,9 @@ retrieve(struct run *r, const struct pl_pop3_msg *m, struct buf *b, struct pl_er
 	char name[1024];
 	int k;
 
+	/* A LIST size that is wrong or missing still gets the default. */
+	pl_stream_budget(r->c->s, m->size < (SIZE_MAX - PL_STREAM_BUDGET) / 2 ?
+	    PL_STREAM_BUDGET + m->size + m->size / 8 : SIZE_MAX, SIZE_MAX);
 	if ((k = command(r->c, "RETR", e, "RETR %u", m->num)) < 0)
 		return -1;
 	if (k == 0)

@@ -21,9 +21,12 @@ PASS), uidl, list, retr.  FAULT:
   literal    IMAP: the reply announces a literal of 2 GiB
              ("{2147483648}"), sends 64 kB of it and closes;
              POP3: "+OK 2147483648 octets" then 64 kB and a close
-  flood      the reply never ends: untagged lines (IMAP) or list lines
-             (POP3), 64 MiB at most, then a close
+  flood      the reply never ends: untagged lines (IMAP) or "+OK" and list
+             lines (POP3), 64 MiB at most, then a close
   longline   one line of 64 MiB without an end, then a close
+The mode "big:N" is no fault: the second message is one of N MiB, with
+its true size announced (RFC822.SIZE, LIST), to show that a large honest
+message is not taken for a flood.
 --log FILE gets one line per connection and command.
 """
 import argparse
@@ -38,6 +41,13 @@ MSG = (b"From: a@example.test\r\nTo: test@example.test\r\nSubject: the one messa
        b"Message-ID: <one@example.test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
        b"Hello.\r\n")
 MSG2 = MSG.replace(b"one@", b"two@").replace(b"the one", b"the other")
+
+
+def big(mib):
+    head = (b"From: a@example.test\r\nTo: test@example.test\r\nSubject: big\r\n"
+            b"Message-ID: <big@example.test>\r\n\r\n")
+    line = b"x" * 76 + b"\r\n"
+    return head + line * ((mib << 20) // len(line))
 CAP = 64 << 20
 ARGS = None
 
@@ -75,6 +85,7 @@ class Base(socketserver.StreamRequestHandler):
             return False
         if fault == "flood":
             line = self.flood_line()
+            self.send(self.flood_head())
             n = 0
             while n < CAP:
                 self.send(line * 256)
@@ -89,6 +100,7 @@ class Base(socketserver.StreamRequestHandler):
     def handle(self):
         self.stage, self.how = mode()
         self.n = 2 if self.stage else 1
+        self.msgs = (MSG, big(int(self.how)) if self.stage == "big" else MSG2)
         log("%s connect %s:%s" % (self.proto, self.stage, self.how))
         try:
             self.session()
@@ -102,6 +114,9 @@ class Imap(Base):
 
     def flood_line(self):
         return b"* OK still here\r\n"
+
+    def flood_head(self):
+        return b""
 
     def literal_head(self, tag):
         return b"* 1 FETCH (UID 1 BODY[] {2147483648}\r\n"
@@ -153,7 +168,7 @@ class Imap(Base):
             elif verb == b"UID" and args.startswith(b"SEARCH"):
                 self.send(b"* SEARCH 1 2\r\n" if self.n == 2 else b"* SEARCH 1\r\n")
             elif verb == b"UID" and args.startswith(b"FETCH"):
-                for k, m in list(enumerate((MSG, MSG2), 1))[:self.n]:
+                for k, m in list(enumerate(self.msgs, 1))[:self.n]:
                     if stage == "body":
                         self.send(b"* %d FETCH (UID %d FLAGS () BODY[] {%d}\r\n"
                                   % (k, k, len(m)) + m + b")\r\n")
@@ -171,6 +186,9 @@ class Pop3(Base):
 
     def flood_line(self):
         return b"1 uid1\r\n"
+
+    def flood_head(self):
+        return b"+OK\r\n"
 
     def literal_head(self, tag):
         return b"+OK 2147483648 octets\r\n"
@@ -200,15 +218,15 @@ class Pop3(Base):
             if verb == b"CAPA":
                 self.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
             elif verb == b"STAT":
-                self.send(b"+OK %d %d\r\n" % (self.n, len(MSG) * self.n))
+                self.send(b"+OK %d %d\r\n" % (self.n, sum(map(len, self.msgs[:self.n]))))
             elif verb == b"UIDL":
                 self.send(b"+OK\r\n" + b"".join(b"%d uid%d\r\n" % (k, k)
                                                  for k in range(1, self.n + 1)) + b".\r\n")
             elif verb == b"LIST":
-                self.send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (k, len(MSG))
+                self.send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (k, len(self.msgs[k - 1]))
                                                  for k in range(1, self.n + 1)) + b".\r\n")
             elif verb == b"RETR":
-                m = MSG2 if line.split()[1:2] == [b"2"] else MSG
+                m = self.msgs[1] if line.split()[1:2] == [b"2"] else MSG
                 self.send(b"+OK %d octets\r\n" % len(m) +
                           m.replace(b"\r\n.", b"\r\n..") + b".\r\n")
             elif verb == b"QUIT":

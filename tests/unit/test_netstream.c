@@ -1,0 +1,213 @@
+/* test_netstream.c — the budget of a server's answer (netstream.h): bytes,
+ * line length, IMAP lines counted with libetpan's overhead, and IMAP literal
+ * announcements refused before libetpan sees the end of their line, even
+ * when the announcement comes in pieces.  A child process plays the server
+ * on a socketpair, writing its pieces a little apart so that they arrive in
+ * separate reads. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netstream.h"
+#include "tap.h"
+
+struct peer {
+	mailstream *s;
+	pid_t pid;
+};
+
+/* A stream whose server sends the NULL-terminated pieces, then waits for
+ * the stream to close. */
+static struct peer
+serve(const char *const *pieces)
+{
+	struct peer p = { NULL, -1 };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return p;
+	p.pid = fork();
+	if (p.pid == 0) {
+		char c[256];
+
+		close(sv[0]);
+		for (; *pieces; pieces++) {
+			if (write(sv[1], *pieces, strlen(*pieces)) < 0)
+				_exit(1);
+			usleep(20000);
+		}
+		while (read(sv[1], c, sizeof c) > 0)
+			;
+		_exit(0);
+	}
+	close(sv[1]);
+	p.s = pl_stream_plain(sv[0]);
+	return p;
+}
+
+static void
+done(struct peer *p)
+{
+	mailstream_close(p->s);
+	waitpid(p->pid, NULL, 0);
+}
+
+/* Sends a command line: what follows is its answer. */
+static void
+command(mailstream *s)
+{
+	mailstream_write(s, "a\r\n", 3);
+	mailstream_flush(s);
+}
+
+/* Reads up to max lines, stopping at a failure: how many were read. */
+static int
+lines(mailstream *s, MMAPString *line, int max)
+{
+	int n = 0;
+
+	while (n < max && mailstream_read_line(s, line) != NULL && line->len > 0)
+		n++;
+	return n;
+}
+
+static void
+test_bytes(MMAPString *line)
+{
+	static const char *const two[] = { "0123456789012345678\r\n", "0123456789012345678\r\n",
+		NULL };
+	struct peer p = serve(two);
+
+	pl_stream_budget(p.s, 30, 0);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL, "the first 21 bytes of 30 come through");
+	OK(mailstream_read_line(p.s, line) == NULL, "the next 21 fail the stream");
+	OK(pl_stream_exceeded(p.s), "... as over the limit");
+	STREQ(pl_stream_error(p.s), "the server sent more than 30 bytes in answer to one command",
+	    "... with a clear reason");
+	done(&p);
+
+	p = serve(two);
+	pl_stream_budget(p.s, 30, 0);
+	command(p.s);
+	command(p.s);	/* writing again before reading changes nothing */
+	OK(mailstream_read_line(p.s, line) != NULL, "one budget per answer: still 30");
+	done(&p);
+}
+
+static void
+test_next_answer(MMAPString *line)
+{
+	static const char *const one[] = { "0123456789012345678\r\n", "x\r\n", NULL };
+	struct peer p = serve(one);
+
+	pl_stream_budget(p.s, 21, 0);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL, "an answer within its budget");
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL && !pl_stream_exceeded(p.s),
+	    "the next answer has the default budget again");
+	done(&p);
+}
+
+static void
+test_line_max(MMAPString *line)
+{
+	static const char *const greeting[] = { "+OK ", "0123456789", "0123456789", NULL };
+	static const char *const retr[] = { "+OK\r\n", "0123456789012345678901234\r\n", ".\r\n",
+		NULL };
+	struct peer p = serve(greeting);
+
+	pl_stream_limits(p.s, 16, 0);
+	OK(mailstream_read_line(p.s, line) == NULL && pl_stream_exceeded(p.s),
+	    "a greeting line without end fails at the stream's line limit");
+	STREQ(pl_stream_error(p.s), "the server sent a line longer than 16 bytes",
+	    "... with a clear reason");
+	done(&p);
+
+	p = serve(retr);
+	pl_stream_limits(p.s, 16, 0);
+	pl_stream_budget(p.s, 0, SIZE_MAX);
+	command(p.s);
+	OK(lines(p.s, line, 3) == 3, "an answer allowed lines of any length reads them");
+	done(&p);
+}
+
+static void
+test_imap_lines(MMAPString *line)
+{
+	static const char *const flood[] = { "* OK\r\n* OK\r\n* OK\r\n* OK\r\n", NULL };
+	struct peer p = serve(flood);
+
+	pl_stream_limits(p.s, 0, 1);
+	pl_stream_budget(p.s, 3 * 262, 0);
+	command(p.s);
+	OK(lines(p.s, line, 4) == 0 && pl_stream_exceeded(p.s),
+	    "IMAP: 4 short lines cost 4 x (6 + 256) bytes, over 3 x 262");
+	done(&p);
+	p = serve(flood);
+	pl_stream_limits(p.s, 0, 1);
+	pl_stream_budget(p.s, 4 * 262, 0);
+	command(p.s);
+	OK(lines(p.s, line, 4) == 4, "... and fit in 4 x 262");
+	done(&p);
+}
+
+static void
+test_literals(MMAPString *line)
+{
+	static const char *const split[] = { "* 1 FETCH (BODY[] {20", "00}\r", "\n", "xx", NULL };
+	static const char *const inside[] = { "* 1 FETCH (BODY[] {10}\r\n{999999}\r\n)\r\n",
+		"a OK done\r\n", NULL };
+	static const char *const text[] = { "* OK {999999} is no literal\r\n", NULL };
+	struct peer p = serve(split);
+
+	pl_stream_limits(p.s, 0, 1);
+	pl_stream_budget(p.s, 1000, 0);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) == NULL && pl_stream_exceeded(p.s),
+	    "a literal of 2000 bytes announced in three pieces: refused");
+	STREQ(pl_stream_error(p.s), "the server announced a literal of 2 KiB, more than "
+	    "the 1000 bytes allowed in answer to one command", "... with a clear reason");
+	done(&p);
+
+	p = serve(inside);
+	pl_stream_limits(p.s, 0, 1);
+	pl_stream_budget(p.s, 4000, 0);
+	command(p.s);
+	OK(lines(p.s, line, 4) == 4 && !pl_stream_exceeded(p.s),
+	    "\"{999999}\" inside a literal's bytes is not an announcement");
+	done(&p);
+
+	p = serve(text);
+	pl_stream_limits(p.s, 0, 1);
+	pl_stream_budget(p.s, 1000, 0);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL && !pl_stream_exceeded(p.s),
+	    "nor is \"{999999}\" in the middle of a line");
+	done(&p);
+
+	p = serve(split);
+	pl_stream_budget(p.s, 1000, 0);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL, "a stream that is not IMAP does not look");
+	done(&p);
+}
+
+int
+main(void)
+{
+	MMAPString *line = mmap_string_new("");
+
+	signal(SIGPIPE, SIG_IGN);
+	test_bytes(line);
+	test_next_answer(line);
+	test_line_max(line);
+	test_imap_lines(line);
+	test_literals(line);
+	mmap_string_free(line);
+	return tap_done();
+}
