@@ -59,12 +59,22 @@ struct limits {
 	uint64_t skip;			/* literal bytes still to come */
 };
 
+/* The IMAP greeting, read whole before libetpan sees it (pl_stream_limits
+ * arms it; see pl_imap_greeting_clean). */
+#define GREETING_MAX 8192
+struct greeting {
+	enum { GREET_OFF, GREET_ARMED, GREET_SERVING } state;
+	size_t len, off;
+	char buf[GREETING_MAX];
+};
+
 struct sdata {
 	int fd;
 	void *ctx;			/* TLS context, or NULL */
 	struct pl_tls *tls;		/* NULL: plain */
 	struct mailstream_cancel *cancel;
 	struct limits lim;
+	struct greeting greet;
 	char err[512];
 };
 
@@ -373,15 +383,103 @@ read_some(mailstream_low *low, void *buf, size_t n)
 	}
 }
 
+/* ---- the IMAP greeting ---- */
+
+/* libetpan parses the greeting without a parser context, and its literal
+ * parser dereferences that context unchecked: any response code in the
+ * greeting that holds a string ("* OK [BADCHARSET (x)] hi") crashes the
+ * program (libetpan 1.9.4 and its master; found by fuzz_imap).  So the
+ * greeting's response code is taken out unless it is CAPABILITY (atoms
+ * only, and worth keeping); the engine asks for the capabilities when the
+ * greeting gave none.  The line shrinks or stays: "[X]" is three octets at
+ * least, and an empty text becomes "ok". */
+size_t
+pl_imap_greeting_clean(char *line, size_t len)
+{
+	static const char *const kinds[] = { "* OK [", "* PREAUTH [", "* BYE [" };
+	size_t open = 0, close, text, end = len, tlen, k;
+
+	for (k = 0; k < sizeof kinds / sizeof kinds[0] && open == 0; k++)
+		if (len > strlen(kinds[k]) && !ascii_ncasecmp(line, kinds[k], strlen(kinds[k])))
+			open = strlen(kinds[k]) - 1;
+	if (open == 0 || (len - open > 12 && !ascii_ncasecmp(line + open, "[CAPABILITY ", 12)))
+		return len;
+	while (end > open && (line[end - 1] == '\n' || line[end - 1] == '\r'))
+		end--;
+	for (close = open; close < end && line[close] != ']'; close++)
+		;
+	text = close < end ? close + 1 : end;
+	if (text < end && line[text] == ' ')
+		text++;
+	tlen = end - text;
+	memmove(line + open, line + text, len - text);	/* the text and the line end */
+	if (tlen == 0) {
+		memmove(line + open + 2, line + open, len - end);
+		memcpy(line + open, "ok", 2);
+		return open + 2 + (len - end);
+	}
+	return open + (len - text);
+}
+
+/* Reads the greeting line whole into d->greet, cleans it, then hands it on
+ * (and what came after it) as ordinary reads would. */
+static ssize_t
+greeting_read(mailstream_low *low, void *buf, size_t n)
+{
+	struct sdata *d = low->data;
+	struct greeting *g = &d->greet;
+	size_t k;
+
+	while (g->state == GREET_ARMED) {
+		ssize_t r = read_some(low, g->buf + g->len, sizeof g->buf - g->len);
+		char *lf;
+
+		if (r <= 0)
+			return r;
+		if (charge(d, g->buf + g->len, (size_t)r) < 0)
+			return -1;
+		g->len += (size_t)r;
+		if ((lf = memchr(g->buf, '\n', g->len)) != NULL) {
+			size_t line = (size_t)(lf - g->buf) + 1;
+			size_t clean = pl_imap_greeting_clean(g->buf, line);
+
+			memmove(g->buf + clean, g->buf + line, g->len - line);
+			g->len -= line - clean;
+			g->state = GREET_SERVING;
+		} else if (g->len == sizeof g->buf) {
+			g->state = GREET_SERVING;	/* too long for a greeting: as it is */
+		}
+	}
+	k = g->len - g->off < n ? g->len - g->off : n;
+	memcpy(buf, g->buf + g->off, k);
+	g->off += k;
+	if (g->off == g->len)
+		g->state = GREET_OFF;
+	return (ssize_t)k;
+}
+
 static ssize_t
 s_read(mailstream_low *low, void *buf, size_t n)
 {
 	struct sdata *d = low->data;
-	ssize_t r = read_some(low, buf, n);
+	ssize_t r;
+
+	if (d->greet.state != GREET_OFF)
+		return greeting_read(low, buf, n);
+	r = read_some(low, buf, n);
 
 	if (r > 0 && charge(d, buf, (size_t)r) < 0)
 		return -1;
 	return r;
+}
+
+/* A command written before anything was read: no greeting is coming (the
+ * stream of a connection after STARTTLS). */
+static void
+disarm_greeting(struct sdata *d)
+{
+	if (d->greet.state == GREET_ARMED && d->greet.len == 0)
+		d->greet.state = GREET_OFF;
 }
 
 static ssize_t
@@ -400,6 +498,7 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 			r = pl_tls_write(d->tls, buf, n, &ev, &e);
 			if (r > 0) {
 				d->lim.wrote = 1;
+				disarm_greeting(d);
 				return r;
 			}
 			if (r == -2 || r == 0) {
@@ -410,6 +509,7 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 			r = send(d->fd, buf, n, MSG_NOSIGNAL);
 			if (r > 0) {
 				d->lim.wrote = 1;
+				disarm_greeting(d);
 				return r;
 			}
 			if (r < 0 && errno == EINTR)
@@ -677,6 +777,10 @@ pl_stream_limits(mailstream *s, size_t line_max, int imap)
 		if (!d->lim.wrote)	/* the answer being read, or the greeting */
 			d->lim.line_max = line_max;
 		d->lim.imap = imap;
+		/* Nothing read or written yet: the next line is the greeting. */
+		if (imap && d->lim.got == 0 && !d->lim.wrote && d->greet.state == GREET_OFF &&
+		    d->greet.len == 0)
+			d->greet.state = GREET_ARMED;
 	}
 }
 

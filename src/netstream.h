@@ -79,6 +79,14 @@ void pl_stream_budget(mailstream *s, size_t bytes, size_t line_max);
  * seen the line without its end yet, reserves N bytes for it. */
 void pl_stream_limits(mailstream *s, size_t line_max, int imap);
 
+/* The IMAP greeting line (line[0..len), its CRLF included) without its
+ * response code unless that is CAPABILITY, in place; returns the new length
+ * (never more than len).  libetpan parses the greeting without a parser
+ * context and crashes on a code holding a string ("* OK [BADCHARSET (x)]").
+ * An IMAP stream (pl_stream_limits with imap set before anything is read)
+ * applies it to the greeting by itself. */
+size_t pl_imap_greeting_clean(char *line, size_t len);
+
 /* 1 when the stream failed because the server sent more than allowed. */
 int pl_stream_exceeded(mailstream *s);
 

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "imap_folder.h"
+#include "netstream.h"
 #include "syncstate.h"
 #include "memstream.h"
 #include "util.h"
@@ -352,6 +353,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct pl_account acct;
 	struct fz_mem mem = { 0 };
 	struct pl_imap c;
+	uint8_t *copy;
+	const uint8_t *lf;
 	int r;
 
 	if (n < 2 || im_huge_literal(d, n))
@@ -361,8 +364,19 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memset(&c, 0, sizeof c);
 	c.acct = &acct;
 	mem.chunk = (size_t)d[0] + 1;
-	mem.p = d + 2;
+	/* The greeting as netstream.c hands it to libetpan (without a response
+	 * code other than CAPABILITY: libetpan crashes on some). */
+	copy = xmalloc(n - 2 + 1);
+	memcpy(copy, d + 2, n - 2);
+	mem.p = copy;
 	mem.n = n - 2;
+	if ((lf = memchr(copy, '\n', mem.n)) != NULL) {
+		size_t line = (size_t)(lf - copy) + 1;
+		size_t clean = pl_imap_greeting_clean((char *)copy, line);
+
+		memmove(copy + clean, copy + line, mem.n - line);
+		mem.n -= line - clean;
+	}
 	c.im = mailimap_new(0, NULL);
 	CHECK(c.im != NULL);
 	r = mailimap_connect(c.im, fz_mem_stream(&mem));
@@ -382,5 +396,6 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	/* As the engine ends a session: LOGOUT unless it died, which reads
 	 * whatever the input still holds. */
 	pl_imap_close(&c);
+	free(copy);
 	return 0;
 }

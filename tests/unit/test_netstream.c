@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libetpan/libetpan.h>
+
 #include "netstream.h"
 #include "tap.h"
 
@@ -197,6 +199,72 @@ test_literals(MMAPString *line)
 	done(&p);
 }
 
+/* pl_imap_greeting_clean on one line. */
+static void
+clean(const char *in, const char *want)
+{
+	char buf[256];
+	size_t n = strlen(in), m;
+
+	memcpy(buf, in, n);
+	m = pl_imap_greeting_clean(buf, n);
+	buf[m] = '\0';
+	OK(m <= n && strcmp(buf, want) == 0, "greeting cleaned: %.*s (got %.*s)",
+	    (int)strcspn(in, "\r\n"), in, (int)strcspn(buf, "\r\n"), buf);
+}
+
+static void
+test_greeting_clean(void)
+{
+	clean("* OK [BADCHARSET (x \"y\")] hi there\r\n", "* OK hi there\r\n");
+	clean("* OK [ALERT]\r\n", "* OK ok\r\n");
+	clean("* ok [REFERRAL imap://x/] moved\n", "* ok moved\n");
+	clean("* PREAUTH [UNKNOWN-CODE {3}\r\n", "* PREAUTH ok\r\n");
+	clean("* BYE [UNAVAILABLE] go away\r\n", "* BYE go away\r\n");
+	clean("* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n",
+	    "* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n");
+	clean("* OK ready\r\n", "* OK ready\r\n");
+	clean("* CAPABILITY IMAP4rev1\r\n", "* CAPABILITY IMAP4rev1\r\n");
+	clean("* OK [a]\r\n", "* OK ok\r\n");
+}
+
+/* The greeting through a real libetpan session: a code that crashes
+ * libetpan's greeting parser is taken out on the way (the process would
+ * die here otherwise), CAPABILITY is kept, and a stream made after
+ * STARTTLS (a command first) is left alone. */
+static void
+test_greeting_session(MMAPString *line)
+{
+	static const char *const bad[] = { "* OK [BADCHARSET (a)] ready\r\n", NULL };
+	static const char *const caps[] = { "* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n", NULL };
+	static const char *const after[] = { "* OK [BADCHARSET (a)] not a greeting\r\n", NULL };
+	struct peer p = serve(bad);
+	mailimap *im = mailimap_new(0, NULL);
+	int r;
+
+	pl_stream_limits(p.s, 0, 1);
+	r = mailimap_connect(im, p.s);
+	OK(r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED, "a greeting with BADCHARSET connects (%d)", r);
+	mailimap_free(im);		/* closes p.s */
+	waitpid(p.pid, NULL, 0);
+
+	p = serve(caps);
+	im = mailimap_new(0, NULL);
+	pl_stream_limits(p.s, 0, 1);
+	r = mailimap_connect(im, p.s);
+	OK(r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED && mailimap_has_extension(im, "IDLE"),
+	    "the greeting's CAPABILITY code is kept");
+	mailimap_free(im);
+	waitpid(p.pid, NULL, 0);
+
+	p = serve(after);
+	pl_stream_limits(p.s, 0, 1);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL && strstr(line->str, "BADCHARSET") != NULL,
+	    "after a command, the first line is an answer, as it came");
+	done(&p);
+}
+
 int
 main(void)
 {
@@ -208,6 +276,8 @@ main(void)
 	test_line_max(line);
 	test_imap_lines(line);
 	test_literals(line);
+	test_greeting_clean();
+	test_greeting_session(line);
 	mmap_string_free(line);
 	return tap_done();
 }
