@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,4 +188,43 @@ pl_ctl_wake_or_start(const char *config_path, int autostart, int verbose)
 	waitpid(pid, &status, 0);
 	if (verbose)
 		fprintf(stderr, "paloma: started the delivery daemon\n");
+}
+
+pid_t
+pl_spawn_helper(const char *name, const char *config, const char *const *args,
+    const char *log_path, int *err)
+{
+	char helper[4300];
+	char *argv[16];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	pid_t pid;
+	int n = 0;
+
+	pl_helper_path(name, helper, sizeof helper);
+	argv[n++] = (char *)name;
+	if (config) {
+		argv[n++] = "-c";
+		argv[n++] = (char *)config;
+	}
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&def);
+	sigdelset(&def, SIGKILL);
+	sigdelset(&def, SIGSTOP);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	*err = posix_spawn(&pid, helper, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return *err ? 0 : pid;
 }

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include <sys/types.h>
+
 #include "util.h"
 
 /* A request line as the daemon reads it (pl_ctl_parse). */
@@ -47,5 +49,12 @@ void pl_ctl_wake_or_start(const char *config_path, int autostart, int verbose);
 /* The daemon helper's path: $PALOMA_LIBEXEC/paloma-daemon, else
  * <dir of this program>/../libexec/paloma/paloma-daemon, else LIBEXECDIR. */
 void pl_helper_path(const char *name, char *out, size_t len);
+
+/* Starts the helper program name (pl_helper_path) from the daemon:
+ * "name [-c config] args…", stdin and stdout /dev/null, stderr appended to
+ * log_path, a clean signal mask and default dispositions.  Returns its pid
+ * (the caller reaps it), or 0 with *err the posix_spawn error. */
+pid_t pl_spawn_helper(const char *name, const char *config, const char *const *args,
+    const char *log_path, int *err);
 
 #endif

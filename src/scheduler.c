@@ -4,10 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +36,6 @@
 #define STS_RECHECK_MS (3600 * 1000)
 #define STS_WAIT_MS 60000
 #define STS_POLL_MS 50
-
-extern char **environ;
 
 /* A queue entry in memory. */
 struct qent {
@@ -895,43 +891,15 @@ sts_find(struct pl_sched *s, const char *domain)
 static pid_t
 sts_spawn(struct pl_sched *s, const char *domain)
 {
-	char helper[4300];
-	char *argv[6];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	pid_t pid;
-	int n = 0, rc;
+	const char *args[] = { domain, NULL };
+	int err;
+	pid_t pid = pl_spawn_helper("paloma-mtasts",
+	    s->cfg->path && access(s->cfg->path, F_OK) == 0 ? s->cfg->path : NULL, args,
+	    s->daemon_log, &err);
 
-	pl_helper_path("paloma-mtasts", helper, sizeof helper);
-	argv[n++] = "paloma-mtasts";
-	if (s->cfg->path && access(s->cfg->path, F_OK) == 0) {
-		argv[n++] = "-c";
-		argv[n++] = s->cfg->path;
-	}
-	argv[n++] = (char *)domain;
-	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, s->daemon_log, O_WRONLY | O_APPEND | O_CREAT,
-	    0600);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&def);
-	sigdelset(&def, SIGKILL);
-	sigdelset(&def, SIGSTOP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, helper, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		pl_log("%s: cannot run %s to refresh its MTA-STS policy: %s", domain, helper,
-		    strerror(rc));
-		return 0;
-	}
+	if (pid == 0)
+		pl_log("%s: cannot run paloma-mtasts to refresh its MTA-STS policy: %s", domain,
+		    strerror(err));
 	return pid;
 }
 

@@ -2,9 +2,7 @@
 #include "syncer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +20,6 @@
 /* How long one IDLE lasts before the watcher reconnects. */
 #define IDLE_SECONDS	"25m"
 #define BACKOFF_FIRST	60
-
-extern char **environ;
 
 struct pl_syncer;
 
@@ -63,44 +59,11 @@ has_server(const struct pl_config *c)
 static pid_t
 spawn(struct pl_syncer *y, const char *const *args)
 {
-	char helper[4300];
-	char *argv[12];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	pid_t pid;
-	int n = 0, rc;
+	int err;
+	pid_t pid = pl_spawn_helper("paloma-sync", y->config_path, args, y->log_path, &err);
 
-	pl_helper_path("paloma-sync", helper, sizeof helper);
-	argv[n++] = "paloma-sync";
-	if (y->config_path) {
-		argv[n++] = "-c";
-		argv[n++] = (char *)y->config_path;
-	}
-	for (size_t i = 0; args[i] && n < 11; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, y->log_path, O_WRONLY | O_APPEND | O_CREAT,
-	    0600);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&def);
-	sigdelset(&def, SIGKILL);
-	sigdelset(&def, SIGSTOP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, helper, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		pl_log("sync: cannot run %s: %s", helper, strerror(rc));
-		return 0;
-	}
+	if (pid == 0)
+		pl_log("sync: cannot run paloma-sync: %s", strerror(err));
 	return pid;
 }
 
