@@ -48,12 +48,6 @@ start_smtpd notls 127.0.0.4
 start_smtpd pkix 127.0.0.5 --tls-cert "$T/certs/nomatch.crt" --tls-key "$T/certs/nomatch.key"
 start_smtpd sfail 127.0.0.6 --tls-cert "$T/certs/match.crt" --tls-key "$T/certs/match.key"
 
-last_log() { grep -F "rcpt=<$1>" "$DLOG" | tail -n 1; }
-# rcpt_policy ID RCPT: the Tls-Policy of a recipient in the entry's envelope
-rcpt_policy() {
-	awk -v r="Recipient: <$2>" '$0 == r { on = 1; next } /^Recipient: / { on = 0 }
-		on && /^Tls-Policy: / { print $2 }' "$QUEUE/entries/$1/envelope"
-}
 
 # --- authenticated answers (test-only dns_assume_ad) ---------------------------
 write_config "$(delivery_config)

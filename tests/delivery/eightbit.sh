@@ -32,7 +32,6 @@ got() {
 		if meta "$_f" rcpt_tos | grep -qxF "$2"; then echo "$_f"; return; fi
 	done
 }
-last_log() { grep -F "rcpt=<$1>" "$DLOG" | tail -n 1; }
 # meta FILE KEY: msg_meta, quiet when nothing was received
 meta() { [ -n "$1" ] && msg_meta "$1" "$2"; }
 

@@ -344,6 +344,14 @@ make_ca_cert() {
 
 # ---------------------------------------------------------------- paloma
 
+# last_log RCPT — the delivery log's last line about RCPT.
+last_log() { grep -F "rcpt=<$1>" "$XDG_STATE_HOME/paloma/delivery.log" | tail -n 1; }
+# rcpt_policy ID RCPT — the Tls-Policy of a recipient in a queued entry.
+rcpt_policy() {
+	awk -v r="Recipient: <$2>" '$0 == r { on = 1; next } /^Recipient: / { on = 0 }
+		on && /^Tls-Policy: / { print $2 }' "$QUEUE/entries/$1/envelope"
+}
+
 delivery_config() {
 	echo "dns_servers = 127.0.0.1:${DNS_PORT:?start_dns first}"
 	echo "smtp_port = $SMTP_PORT"

@@ -63,12 +63,6 @@ start_smtpd wrong 127.0.0.4 --tls-cert "$T/certs/wrong.crt" --tls-key "$T/certs/
 start_smtpd other 127.0.0.5 --tls-cert "$T/certs/good.crt" --tls-key "$T/certs/good.key"
 start_smtpd testing 127.0.0.6 --tls-cert "$T/certs/bad.crt" --tls-key "$T/certs/bad.key"
 
-last_log() { grep -F "rcpt=<$1>" "$DLOG" | tail -n 1; }
-# rcpt_policy ID RCPT: the Tls-Policy of a recipient in the entry's envelope
-rcpt_policy() {
-	awk -v r="Recipient: <$2>" '$0 == r { on = 1; next } /^Recipient: / { on = 0 }
-		on && /^Tls-Policy: / { print $2 }' "$QUEUE/entries/$1/envelope"
-}
 
 write_config "$(delivery_config)
 autostart = no
