@@ -436,7 +436,7 @@ account_send_key(struct ctx *x, const char *k, const char *v)
 /* Keys that only mean something with imap = or pop3 =. */
 static const char *const fetch_keys[] = {
 	"user", "password_command", "oauth2_token_command", "ca_file", "folders", "tls",
-	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags", "save_sent",
+	"pop3_delete", "bounces_to_server", "sent_folder", "new_tags", "save_sent", "timeout",
 };
 
 static int
@@ -505,6 +505,13 @@ account_fetch_key(struct ctx *x, const char *k, const char *v)
 	}
 	if (!strcmp(k, "new_tags"))
 		return parse_tags(x, v);
+	if (!strcmp(k, "timeout")) {
+		if (parse_dur(x, v, &a->timeout) < 0)
+			return -1;
+		if (a->timeout > 3600)
+			return bad(x, "'%s' is more than an hour", v);
+		return 0;
+	}
 	return 1;
 }
 
@@ -1151,6 +1158,7 @@ section_header(struct ctx *x, char *s)
 		x->acct->name = xstrdup(an);
 		x->acct->line = x->line;
 		x->acct->save_sent = 1;
+		x->acct->timeout = 60;	/* PL_STREAM_TIMEOUT */
 		x->sec = S_ACCOUNT;
 	} else {
 		return bad(x, "unknown section [%s] (known: general, account NAME, delivery, ui)", name);
@@ -1410,6 +1418,7 @@ print_fetch(struct buf *out, const struct pl_account *a)
 	}
 	if (a->ca_file)
 		buf_printf(out, "ca_file = %s\n", a->ca_file);
+	print_dur(out, "timeout", a->timeout);
 	if (a->proto == PL_FETCH_POP3)
 		buf_printf(out, "pop3_delete = %s\n", a->pop3_delete ? "yes" : "no");
 	buf_printf(out, "bounces_to_server = %s\n", a->bounces_to_server ? "yes" : "no");

@@ -41,6 +41,8 @@ struct pl_account {
 	char **folders;		/* IMAP folders to read; default { "INBOX" }; { "*" }: all */
 	size_t nfolders;
 	char *ca_file;		/* absolute path of extra trusted CAs, or NULL */
+	long timeout;		/* seconds the server may take: to connect, for the
+				 * TLS handshake, for each answer (netstream.h) */
 	int pop3_delete;	/* POP3: delete messages from the server once stored */
 	int bounces_to_server;	/* APPEND paloma's reports in INBOX to the server */
 	int save_sent;		/* IMAP: `paloma send` keeps a copy for sent_folder */

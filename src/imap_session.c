@@ -15,9 +15,6 @@
 #include "secret.h"
 #include "syncstate.h"
 
-/* Seconds for the TCP connection itself. */
-#define CONNECT_TIMEOUT_MS 30000
-
 int
 pl_imap_fatal(int r)
 {
@@ -190,15 +187,15 @@ pl_imap_open(struct pl_imap *c, const struct pl_account *a, struct pl_err *e)
 	c->acct = a;
 	if (pl_account_secret(a, &secret, &is_oauth, e) < 0)
 		return -1;
-	fd = pl_net_connect(a->host, a->port, CONNECT_TIMEOUT_MS, &why);
+	fd = pl_net_connect(a->host, a->port, a->timeout, &why);
 	if (fd < 0) {
 		clear_free(secret);
 		return pl_errf(e, why.code, "imap %s", why.msg);
 	}
 	if (a->tls == PL_FETCH_TLS)
-		s = pl_stream_tls(fd, a->host, a->ca_file, &why);
+		s = pl_stream_tls(fd, a->host, a->ca_file, (int)a->timeout, &why);
 	else
-		s = pl_stream_plain(fd);
+		s = pl_stream_plain(fd, (int)a->timeout);
 	if (s == NULL) {
 		clear_free(secret);
 		if (a->tls != PL_FETCH_TLS)

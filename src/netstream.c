@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libetpan/mailstream_low.h>
@@ -68,6 +69,18 @@ struct greeting {
 	char buf[GREETING_MAX];
 };
 
+/* The pace of the dialogue (netstream.h, "How long a server may take"):
+ * a phase is a TLS handshake, the writing of a command or the reading of an
+ * answer; it starts when the direction changes and must be over by its
+ * deadline, which moves on by a second for every PL_STREAM_PACE bytes. */
+enum { PACE_NONE, PACE_HANDSHAKE, PACE_WRITE, PACE_READ };
+struct pace {
+	unsigned phase;			/* PACE_* */
+	int64_t start, deadline;	/* ms, CLOCK_MONOTONIC */
+	int64_t allowed;		/* ms the phase had before its bytes */
+	uint64_t bytes;			/* moved in the phase */
+};
+
 struct sdata {
 	int fd;
 	void *ctx;			/* TLS context, or NULL */
@@ -75,6 +88,7 @@ struct sdata {
 	struct mailstream_cancel *cancel;
 	struct limits lim;
 	struct greeting greet;
+	struct pace pace;
 	char err[512];
 };
 
@@ -89,11 +103,12 @@ set_nonblock(int fd)
 }
 
 int
-pl_net_connect(const char *host, int port, int timeout_ms, struct pl_err *e)
+pl_net_connect(const char *host, int port, long timeout_s, struct pl_err *e)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char service[16], why[256] = "no address";
-	int r;
+	int r, ms = (timeout_s > 0 && timeout_s < PL_CONNECT_TIMEOUT ? (int)timeout_s :
+	    PL_CONNECT_TIMEOUT) * 1000;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -121,10 +136,10 @@ pl_net_connect(const char *host, int port, int timeout_ms, struct pl_err *e)
 			socklen_t len = sizeof err;
 
 			do
-				r = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
+				r = poll(&p, 1, ms);
 			while (r < 0 && errno == EINTR);
 			if (r == 0) {
-				snprintf(why, sizeof why, "no connection within %d ms", timeout_ms);
+				snprintf(why, sizeof why, "no connection within %d s", ms / 1000);
 			} else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
 				snprintf(why, sizeof why, "%s", strerror(errno));
 			} else if (err) {
@@ -150,7 +165,63 @@ timeout_ms(mailstream_low *low)
 	return (int)(low && low->timeout ? low->timeout : PL_STREAM_TIMEOUT) * 1000;
 }
 
-/* Waits for events on the socket: 0, or -1 on timeout, cancel or error. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Enters a phase (a no-op when already in it) that may last ms before
+ * counting its bytes. */
+static void
+pace_enter(struct sdata *d, unsigned phase, int ms)
+{
+	struct pace *p = &d->pace;
+
+	if (p->phase == phase)
+		return;
+	p->phase = phase;
+	p->start = now_ms();
+	p->allowed = ms;
+	p->deadline = p->start + ms;
+	p->bytes = 0;
+}
+
+/* n bytes moved: the phase may last a little longer. */
+static void
+pace_count(struct sdata *d, size_t n)
+{
+	struct pace *p = &d->pace;
+
+	p->bytes += n;
+	if (p->phase != PACE_HANDSHAKE)
+		p->deadline = p->start + p->allowed +
+		    (int64_t)(p->bytes / (PL_STREAM_PACE / 1000));
+}
+
+/* The phase is past its deadline: why, into d->err. */
+static int
+too_slow(struct sdata *d)
+{
+	struct pace *p = &d->pace;
+	long long s = (long long)((now_ms() - p->start + 500) / 1000);
+
+	if (p->phase == PACE_HANDSHAKE)
+		snprintf(d->err, sizeof d->err, "not done within %lld s", s);
+	else
+		snprintf(d->err, sizeof d->err, "the server is too slow: %llu bytes %s in %lld s "
+		    "(%s gets %lld s, and 1 s more per %d KiB)", (unsigned long long)p->bytes,
+		    p->phase == PACE_READ ? "of its answer" : "of our command taken",
+		    s, p->phase == PACE_READ ? "an answer" : "a command",
+		    (long long)(p->allowed / 1000), PL_STREAM_PACE / 1024);
+	return -1;
+}
+
+/* Waits for events on the socket, ms at most and no longer than the phase's
+ * deadline: 0, or -1 on timeout, cancel or error. */
 static int
 wait_fd(struct sdata *d, int events, int ms)
 {
@@ -158,15 +229,24 @@ wait_fd(struct sdata *d, int events, int ms)
 		{ .fd = d->fd, .events = (short)events },
 		{ .fd = mailstream_cancel_get_fd(d->cancel), .events = POLLIN },
 	};
-	int r;
+	int64_t left = d->pace.deadline - now_ms();
+	int r, wait = ms;
 
+	if (d->pace.phase != PACE_NONE) {
+		if (left <= 0)
+			return too_slow(d);
+		if (left < wait)
+			wait = (int)left;
+	}
 	do
-		r = poll(p, p[1].fd >= 0 ? 2 : 1, ms);
+		r = poll(p, p[1].fd >= 0 ? 2 : 1, wait);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		snprintf(d->err, sizeof d->err, "poll: %s", strerror(errno));
 		return -1;
 	}
+	if (r == 0 && wait < ms)
+		return too_slow(d);
 	if (r == 0) {
 		snprintf(d->err, sizeof d->err, "timed out after %d s waiting for the server",
 		    ms / 1000);
@@ -351,6 +431,7 @@ read_some(mailstream_low *low, void *buf, size_t n)
 	if (d->fd < 0 || d->lim.exceeded || mailstream_cancel_cancelled(d->cancel))
 		return -1;
 	answer_start(&d->lim);
+	pace_enter(d, PACE_READ, timeout_ms(low));
 	for (;;) {
 		ssize_t r;
 		int ev = POLLIN;
@@ -359,8 +440,10 @@ read_some(mailstream_low *low, void *buf, size_t n)
 			r = pl_tls_read(d->tls, buf, n, &ev, &e);
 			if (r == 0 && n > 0)
 				return closed(d);
-			if (r >= 0)
+			if (r >= 0) {
+				pace_count(d, (size_t)r);
 				return r;
+			}
 			if (r == -2) {
 				snprintf(d->err, sizeof d->err, "%s", e.msg);
 				return -1;
@@ -369,8 +452,10 @@ read_some(mailstream_low *low, void *buf, size_t n)
 			r = recv(d->fd, buf, n, 0);
 			if (r == 0 && n > 0)
 				return closed(d);
-			if (r >= 0)
+			if (r >= 0) {
+				pace_count(d, (size_t)r);
 				return r;
+			}
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -490,6 +575,7 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 
 	if (d->fd < 0 || mailstream_cancel_cancelled(d->cancel))
 		return -1;
+	pace_enter(d, PACE_WRITE, timeout_ms(low));
 	for (;;) {
 		ssize_t r;
 		int ev = POLLOUT;
@@ -499,6 +585,7 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 			if (r > 0) {
 				d->lim.wrote = 1;
 				disarm_greeting(d);
+				pace_count(d, (size_t)r);
 				return r;
 			}
 			if (r == -2 || r == 0) {
@@ -510,6 +597,7 @@ s_write(mailstream_low *low, const void *buf, size_t n)
 			if (r > 0) {
 				d->lim.wrote = 1;
 				disarm_greeting(d);
+				pace_count(d, (size_t)r);
 				return r;
 			}
 			if (r < 0 && errno == EINTR)
@@ -605,14 +693,16 @@ sdata_new(int fd)
 	return d;
 }
 
+/* A stream over d whose waits last timeout_s seconds (0: PL_STREAM_TIMEOUT). */
 static mailstream *
-stream_new(struct sdata *d)
+stream_new(struct sdata *d, int timeout_s)
 {
 	mailstream_low *low = mailstream_low_new(d, &driver);
 	mailstream *s;
 
 	if (low == NULL)
 		return NULL;
+	mailstream_low_set_timeout(low, timeout_s > 0 ? (time_t)timeout_s : PL_STREAM_TIMEOUT);
 	s = mailstream_new(low, 8192);
 	if (s == NULL) {
 		free(low);
@@ -664,6 +754,7 @@ tls_open(int fd, const char *host, const char *ca_file, int ms, struct pl_err *e
 		pl_errf(e, EX_TEMPFAIL, "%s: %s", host, te.msg);
 		goto fail;
 	}
+	pace_enter(d, PACE_HANDSHAKE, ms);
 	for (;;) {
 		int ev = POLLIN;
 		int r = pl_tls_handshake(d->tls, &ev, &te);
@@ -695,30 +786,31 @@ fail:
 }
 
 mailstream *
-pl_stream_plain(int fd)
+pl_stream_plain(int fd, int timeout_s)
 {
 	struct sdata *d;
 	mailstream *s;
 
 	if (set_nonblock(fd) < 0 || (d = sdata_new(fd)) == NULL)
 		return NULL;
-	s = stream_new(d);
+	s = stream_new(d, timeout_s);
 	if (s == NULL)
 		sdata_free(d);
 	return s;
 }
 
 mailstream *
-pl_stream_tls(int fd, const char *host, const char *ca_file, struct pl_err *e)
+pl_stream_tls(int fd, const char *host, const char *ca_file, int timeout_s, struct pl_err *e)
 {
-	struct sdata *d = tls_open(fd, host, ca_file, PL_STREAM_TIMEOUT * 1000, e);
+	struct sdata *d = tls_open(fd, host, ca_file,
+	    (timeout_s > 0 ? timeout_s : PL_STREAM_TIMEOUT) * 1000, e);
 	mailstream *s;
 
 	if (d == NULL) {
 		close(fd);
 		return NULL;
 	}
-	s = stream_new(d);
+	s = stream_new(d, timeout_s);
 	if (s == NULL) {
 		sdata_free(d);
 		close(fd);

@@ -8,10 +8,9 @@
  *
  * Sockets stay non-blocking; the stream driver waits with poll() on the
  * socket and on the stream's cancel pipe (mailstream_cancel), so that a
- * silent server ends the call after the stream's timeout instead of hanging:
- * libetpan's own per-stream timeout (mailstream_low_set_timeout, seconds)
- * when set, else PL_STREAM_TIMEOUT.  A timed-out call fails like a broken
- * connection (MAILIMAP_ERROR_STREAM, MAILPOP3_ERROR_STREAM).
+ * server cannot hold the program (see "How long a server may take" below).
+ * A timed-out call fails like a broken connection (MAILIMAP_ERROR_STREAM,
+ * MAILPOP3_ERROR_STREAM).
  *
  * TLS writes may raise SIGPIPE when the server has gone: programs using
  * these streams ignore SIGPIPE.  Never call mailimap_compress on them. */
@@ -22,26 +21,51 @@
 
 #include "util.h"
 
-/* Seconds a read, write or TLS handshake may wait for the server. */
+/* ---- How long a server may take ----
+ *
+ * The dialogue goes in phases: the TLS handshake, the writing of a command
+ * (up to the first read after it), the reading of an answer (up to the next
+ * write).  A stream's timeout (seconds, mailstream_low_set_timeout) bounds
+ * each wait for the socket, and each phase as a whole: the handshake must be
+ * over within it, and a command or an answer within it plus one second for
+ * every PL_STREAM_PACE bytes it brings.  So a silent server ends a call
+ * after the timeout, and one that trickles a byte now and then, each wait
+ * short, still cannot hold it for ever: its answer fails at its deadline
+ * with "the server is too slow: 12 bytes of its answer in 60 s (…)".  A
+ * large answer on a slow link is fine as long as it keeps PL_STREAM_PACE.
+ * Waiting between commands (IMAP IDLE polls the socket itself) is not a
+ * phase and has no deadline. */
+
+/* Seconds a stream's waits and phases get unless told otherwise. */
 #define PL_STREAM_TIMEOUT 60
 
+/* Bytes per second that earn a phase one more second. */
+#define PL_STREAM_PACE 4096
+
+/* Seconds a connection may take at most, whatever the stream's timeout. */
+#define PL_CONNECT_TIMEOUT 30
+
 /* A connected TCP socket (non-blocking, close-on-exec) to host:port, trying
- * each address getaddrinfo gives in turn, each within timeout_ms; -1 with e
- * naming the host and the last failure. */
-int pl_net_connect(const char *host, int port, int timeout_ms, struct pl_err *e);
+ * each address getaddrinfo gives in turn, each within timeout_s seconds
+ * (at most PL_CONNECT_TIMEOUT; 0: that); -1 with e naming the host and the
+ * last failure. */
+int pl_net_connect(const char *host, int port, long timeout_s, struct pl_err *e);
 
-/* A stream over a connected socket, without TLS.  The stream owns fd from
- * here on (mailstream_close closes it). NULL only when out of memory. */
-mailstream *pl_stream_plain(int fd);
+/* A stream over a connected socket, without TLS, with a timeout of
+ * timeout_s seconds (0: PL_STREAM_TIMEOUT).  The stream owns fd from here on
+ * (mailstream_close closes it). NULL only when out of memory. */
+mailstream *pl_stream_plain(int fd, int timeout_s);
 
-/* A stream over TLS on a connected socket (implicit TLS: IMAPS, POP3S): the
- * handshake is done and the certificate verified against ca_file (NULL: the
- * system's CAs) and host before it returns.  On failure: NULL, fd is
+/* A stream over TLS on a connected socket (implicit TLS: IMAPS, POP3S),
+ * with a timeout as above: the handshake is done (within timeout_s) and the
+ * certificate verified against ca_file (NULL: the system's CAs) and host
+ * before it returns.  On failure: NULL, fd is
  * closed, and e says which host and what was wrong, with the certificate's
  * SHA-256 fingerprint when one was shown, e.g.
  *   "imap.example.test: certificate not trusted: self-signed certificate
  *    (SHA-256 AB:CD:…); add it with ca_file or fix the server" */
-mailstream *pl_stream_tls(int fd, const char *host, const char *ca_file, struct pl_err *e);
+mailstream *pl_stream_tls(int fd, const char *host, const char *ca_file, int timeout_s,
+    struct pl_err *e);
 
 /* Upgrades a plain stream to TLS after the server accepted STARTTLS (IMAP,
  * mailimap_starttls) or STLS (POP3, mailpop3_stls): verified handshake as

@@ -39,7 +39,6 @@
 /* A batch: this many messages or bytes between two syncs to disk. */
 #define BATCH_MSGS	200
 #define BATCH_BYTES	(16 * 1024 * 1024)
-#define CONNECT_MS	30000
 /* What the server may send (netstream.h): status and listing lines of at
  * most LINE_MAX_BYTES; a listing PL_STREAM_BUDGET and LISTING_BYTES per
  * message STAT counts; a message (RETR) PL_STREAM_BUDGET and its LIST size
@@ -222,11 +221,12 @@ pop_connect(const struct pl_account *a, struct pop *c, struct pl_err *e)
 	int r;
 
 	c->host = a->host;
-	c->fd = pl_net_connect(a->host, a->port, CONNECT_MS, e);
+	c->fd = pl_net_connect(a->host, a->port, a->timeout, e);
 	if (c->fd < 0)
 		return -1;
-	c->s = a->tls == PL_FETCH_TLS ? pl_stream_tls(c->fd, a->host, a->ca_file, e) :
-	    pl_stream_plain(c->fd);
+	c->s = a->tls == PL_FETCH_TLS ?
+	    pl_stream_tls(c->fd, a->host, a->ca_file, (int)a->timeout, e) :
+	    pl_stream_plain(c->fd, (int)a->timeout);
 	if (c->s == NULL) {
 		if (a->tls == PL_FETCH_TLS)
 			return -1;	/* e says why; fd is closed */

@@ -24,9 +24,13 @@ PASS), uidl, list, retr.  FAULT:
   flood      the reply never ends: untagged lines (IMAP) or "+OK" and list
              lines (POP3), 64 MiB at most, then a close
   longline   one line of 64 MiB without an end, then a close
+  trickle    the reply ("* OK still here", "+OK" and list lines) one byte
+             every 0.5 s, so that no wait is long, for 100 s, then a close
 The mode "big:N" is no fault: the second message is one of N MiB, with
 its true size announced (RFC822.SIZE, LIST), to show that a large honest
-message is not taken for a flood.
+message is not taken for a flood.  Nor is "slow:N": the second message is
+one of N KiB sent in pieces of 8 KiB every 0.25 s (32 KiB/s), to show
+that a slow honest link is not taken for a trickle.
 --log FILE gets one line per connection and command.
 """
 import argparse
@@ -36,6 +40,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 MSG = (b"From: a@example.test\r\nTo: test@example.test\r\nSubject: the one message\r\n"
        b"Message-ID: <one@example.test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
@@ -48,6 +53,15 @@ def big(mib):
             b"Message-ID: <big@example.test>\r\n\r\n")
     line = b"x" * 76 + b"\r\n"
     return head + line * ((mib << 20) // len(line))
+
+
+def slow(kib):
+    head = (b"From: a@example.test\r\nTo: test@example.test\r\nSubject: slow\r\n"
+            b"Message-ID: <slow@example.test>\r\n\r\n")
+    line = b"y" * 76 + b"\r\n"
+    return head + line * ((kib << 10) // len(line))
+
+
 CAP = 64 << 20
 ARGS = None
 
@@ -68,6 +82,12 @@ def log(text):
 
 class Base(socketserver.StreamRequestHandler):
     def send(self, b):
+        if self.stage == "slow" and len(b) > 8192:
+            for i in range(0, len(b), 8192):
+                self.wfile.write(b[i:i + 8192])
+                self.wfile.flush()
+                time.sleep(0.25)
+            return
         self.wfile.write(b)
         self.wfile.flush()
 
@@ -91,6 +111,12 @@ class Base(socketserver.StreamRequestHandler):
                 self.send(line * 256)
                 n += len(line) * 256
             return False
+        if fault == "trickle":
+            reply = self.flood_head() + self.flood_line() * 100
+            for i in range(200):
+                self.send(reply[i:i + 1])
+                time.sleep(0.5)
+            return False
         if fault == "literal":
             self.send(self.literal_head(tag))
             self.send(b"y" * 65536)
@@ -100,7 +126,8 @@ class Base(socketserver.StreamRequestHandler):
     def handle(self):
         self.stage, self.how = mode()
         self.n = 2 if self.stage else 1
-        self.msgs = (MSG, big(int(self.how)) if self.stage == "big" else MSG2)
+        self.msgs = (MSG, big(int(self.how)) if self.stage == "big" else
+                     slow(int(self.how)) if self.stage == "slow" else MSG2)
         log("%s connect %s:%s" % (self.proto, self.stage, self.how))
         try:
             self.session()

@@ -17,15 +17,17 @@ $PY "$TESTS_DIR/servers/badimap.py" --imap-port "$IMAP_P" --pop3-port "$POP3_P" 
 bpid=$!
 at_exit "kill $bpid"
 wait_for "[ -s '$T/bad.pid' ]" 10 || { nok "badimap.py starts" "$(cat "$T/bad.err")"; exit 1; }
-write_sync_config "$(account i "imap://127.0.0.1:$IMAP_P" "tls = none")" \
-	"$(account p "pop3://127.0.0.1:$POP3_P" "tls = none")"
+# timeout = 3s: a trickling server must be cut off after about that long
+write_sync_config "$(account i "imap://127.0.0.1:$IMAP_P" "tls = none
+timeout = 3s")" "$(account p "pop3://127.0.0.1:$POP3_P" "tls = none
+timeout = 3s")"
 IMAP_FAULTS=${HOSTILE_IMAP:-"greeting:garbage greeting:close greeting:longline greeting:flood
 login:bad login:close login:garbage list:garbage list:flood select:garbage select:close
 select:bad fetch:garbage fetch:flood fetch:literal body:literal body:garbage body:close
-body:longline"}
+body:longline greeting:trickle body:trickle"}
 POP3_FAULTS=${HOSTILE_POP3:-"greeting:garbage greeting:close greeting:longline auth:garbage
 auth:close uidl:bad uidl:flood uidl:close list:flood retr:literal retr:flood retr:longline
-retr:close"}
+retr:close retr:trickle"}
 # Memory: each answer of the server has a budget (src/netstream.c: 16 MiB
 # here, IMAP lines counting 256 bytes more, POP3 lines at most 1 MiB) and
 # an IMAP literal announced larger than the budget is refused before
@@ -88,6 +90,13 @@ fault() {	# ACCOUNT PROTO FAULT
 	pop3:retr:literal) ;;	# POP3 has no literal: 64 kB and a close
 	*:flood | *:longline | *:literal) expect_match "$2 $3: the limit is the reason" \
 		"$err" "more than (the )?[0-9]+ [KM]iB (allowed )?in answer to one command|line longer than" ;;
+	# a byte every 0.5 s: no single wait reaches the timeout of 3 s,
+	# the answer's deadline does (it would take 100 s otherwise)
+	*:trickle)
+		expect_match "$2 $3: the pace is the reason" "$err" \
+			"the server is too slow: [0-9]+ bytes of its answer in [34] s"
+		check "$2 $3: cut off after the timeout, not 100 s later (${sec} s)" \
+			test "${sec%.*}" -lt 30 ;;
 	esac
 	expect_eq "$2 $3: no sanitizer report" \
 		"$(grep -c 'AddressSanitizer\|runtime error:' "$T/$n.err")" 0
@@ -114,3 +123,19 @@ expect_eq "a 40 MiB message: POP3 sync exits 0" \
 	"$(cut -d' ' -f3 "$T/big-p.time") $(cat "$T/big-p.err")" "0 "
 expect_eq "... stored by both" \
 	"$(find "$MAILDIR/i" "$MAILDIR/p" -type f -size +40000k | wc -l | tr -d ' ')" 2
+
+# Nor is the deadline of an answer a cap on a slow honest link: a message of
+# 256 KiB at 32 KiB/s takes 8 s, more than the timeout of 3 s, and each of
+# its pieces comes well within it.
+printf slow:256 >"$T/mode"
+write_sync_config "$(account si "imap://127.0.0.1:$IMAP_P" "tls = none
+timeout = 3s")" "$(account sp "pop3://127.0.0.1:$POP3_P" "tls = none
+timeout = 3s")"
+one si slow-i; one sp slow-p
+echo "# 256 KiB at 32 KiB/s: IMAP $(cat "$T/slow-i.time"), POP3 $(cat "$T/slow-p.time")"
+expect_eq "a slow link: IMAP sync exits 0" \
+	"$(cut -d' ' -f3 "$T/slow-i.time") $(cat "$T/slow-i.err")" "0 "
+expect_eq "a slow link: POP3 sync exits 0" \
+	"$(cut -d' ' -f3 "$T/slow-p.time") $(cat "$T/slow-p.err")" "0 "
+expect_eq "... the slow message stored by both" \
+	"$(grep -l '^Subject: slow' -r "$MAILDIR/si" "$MAILDIR/sp" | wc -l | tr -d ' ')" 2

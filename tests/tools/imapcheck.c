@@ -60,7 +60,7 @@ do_imap(int fd, int starttls, const char *host, const char *user, const char *pa
 	char desc[128];
 	int r, rc = 1;
 
-	s = starttls ? pl_stream_plain(fd) : pl_stream_tls(fd, host, ca, &e);
+	s = starttls ? pl_stream_plain(fd, 0) : pl_stream_tls(fd, host, ca, 0, &e);
 	if (s == NULL) {
 		mailimap_free(im);
 		return fail("connect", e.msg[0] ? e.msg : "out of memory");
@@ -126,7 +126,7 @@ do_pop3(int fd, int stls, const char *host, const char *user, const char *pass,
 	char desc[128];
 	int r, rc = 1;
 
-	s = stls ? pl_stream_plain(fd) : pl_stream_tls(fd, host, ca, &e);
+	s = stls ? pl_stream_plain(fd, 0) : pl_stream_tls(fd, host, ca, 0, &e);
 	if (s == NULL) {
 		mailpop3_free(p);
 		return fail("connect", e.msg[0] ? e.msg : "out of memory");
@@ -196,7 +196,7 @@ main(int argc, char **argv)
 	port = atoi(argv[3]);
 	ca = argc > 6 ? argv[6] : NULL;
 	addr = getenv("PL_CONNECT_ADDR");
-	fd = pl_net_connect(addr && *addr ? addr : host, port, 10000, &e);
+	fd = pl_net_connect(addr && *addr ? addr : host, port, 10, &e);
 	if (fd < 0)
 		return fail("connect", e.msg);
 	if (!strcmp(mode, "imaps"))

@@ -121,7 +121,8 @@ main(void)
 	OK(a->password_command == NULL && a->oauth2_token_command == NULL,
 	    "no secret command by default");
 	OK(!a->pop3_delete && !a->bounces_to_server, "pop3_delete, bounces_to_server: no");
-	printed("imap = imaps://imap.x.test:993\nuser = ann\nfolders = INBOX\n"
+	OK(a->timeout == 60, "timeout defaults to 60 s");
+	printed("imap = imaps://imap.x.test:993\nuser = ann\nfolders = INBOX\ntimeout = 1m\n"
 	    "bounces_to_server = no\n", "imap account");
 	round_trip("imaps");
 
@@ -134,6 +135,7 @@ main(void)
 	    "ca_file = %s\n"
 	    "bounces_to_server = yes\n"
 	    "sent_folder = Sent Messages\n"
+	    "timeout = 20s\n"
 	    "new_tags = work, lists  x\n", ca);
 	rc = account(text);
 	a = &c.accounts[0];
@@ -149,6 +151,8 @@ main(void)
 	STREQ(a->ca_file, ca, "ca_file");
 	OK(a->bounces_to_server == 1, "bounces_to_server = yes");
 	STREQ(a->sent_folder, "Sent Messages", "sent_folder");
+	OK(a->timeout == 20, "timeout = 20s");
+	printed("timeout = 20s\n", "timeout printed");
 	OK(a->nnew_tags == 3 && !strcmp(a->new_tags[0], "work") && !strcmp(a->new_tags[1], "lists")
 	    && !strcmp(a->new_tags[2], "x"), "new_tags: blanks and commas separate");
 	printed("folders = INBOX, Sent Items, Archive/2024\n", "folders");
@@ -245,6 +249,12 @@ main(void)
 	    "t.conf:5: pop3_delete: is for pop3 accounts; imap keeps messages on the server");
 	refused("pop3 = pop3s://h\nuser = u\npop3_delete = sometimes\n",
 	    "t.conf:5: pop3_delete: 'sometimes' is not yes or no");
+	refused("imap = imaps://h\nuser = u\ntimeout = 2h\n",
+	    "t.conf:5: timeout: '2h' is more than an hour");
+	refused("imap = imaps://h\nuser = u\ntimeout = 0\n",
+	    "t.conf:5: timeout: '0' is not a duration (like 90s, 15m, 4h, 5d)");
+	refused("relay = smtps://r\ntimeout = 30s\n",
+	    "t.conf:4: timeout: needs imap = or pop3 = in the same account");
 	refused("imap = imaps://h\nuser = u\nbounces_to_server = maybe\n",
 	    "t.conf:5: bounces_to_server: 'maybe' is not yes or no");
 	refused("imap = imaps://h\nuser = u\nca_file = /nonexistent/ca.pem\n",

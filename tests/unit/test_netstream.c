@@ -4,11 +4,13 @@
  * when the announcement comes in pieces.  A child process plays the server
  * on a socketpair, writing its pieces a little apart so that they arrive in
  * separate reads. */
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
@@ -22,7 +24,8 @@ struct peer {
 };
 
 /* A stream whose server sends the NULL-terminated pieces, then waits for
- * the stream to close. */
+ * the stream to close.  Its timeout is 1 s: mailimap_free sends LOGOUT and
+ * waits for an answer that never comes. */
 static struct peer
 serve(const char *const *pieces)
 {
@@ -46,7 +49,7 @@ serve(const char *const *pieces)
 		_exit(0);
 	}
 	close(sv[1]);
-	p.s = pl_stream_plain(sv[0]);
+	p.s = pl_stream_plain(sv[0], 1);
 	return p;
 }
 
@@ -265,6 +268,131 @@ test_greeting_session(MMAPString *line)
 	done(&p);
 }
 
+/* A child plays the server with fn on its end of a socketpair; the stream
+ * has a timeout of 1 s too. */
+static struct peer
+serve_fn(void (*fn)(int))
+{
+	struct peer p = { NULL, -1 };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return p;
+	p.pid = fork();
+	if (p.pid == 0) {
+		close(sv[0]);
+		fn(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	p.s = pl_stream_plain(sv[0], 1);
+	return p;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "* OK " a byte every 0.2 s, for 10 s, then the end of the line. */
+static void
+trickle(int fd)
+{
+	static const char head[] = "* OK ";
+
+	for (int i = 0; i < 50; i++) {
+		if (write(fd, i < 5 ? head + i : "x", 1) < 0)
+			_exit(0);
+		usleep(200000);
+	}
+	if (write(fd, "\r\n", 2) < 0)
+		_exit(0);
+	sleep(5);
+}
+
+/* 128 KiB in lines of 64 bytes, 8 KiB every 0.1 s: 80 KiB/s, 1.6 s. */
+static void
+steady(int fd)
+{
+	char line[64];
+
+	memset(line, 'y', sizeof line - 2);
+	memcpy(line + sizeof line - 2, "\r\n", 2);
+	for (int i = 0; i < 16; i++) {
+		for (int j = 0; j < 8192 / 64; j++)
+			if (write(fd, line, sizeof line) < 0)
+				_exit(0);
+		usleep(100000);
+	}
+	sleep(5);
+}
+
+/* IDLE: "+ idling", then silence for 1.5 s, then news; after the next
+ * command (DONE), its reply. */
+static void
+idle(int fd)
+{
+	char c[64];
+
+	if (write(fd, "+ idling\r\n", 10) < 0)
+		_exit(0);
+	usleep(1500000);
+	if (write(fd, "* 1 EXISTS\r\n", 12) < 0 || read(fd, c, sizeof c) <= 0 ||
+	    write(fd, "a OK done\r\n", 11) < 0)
+		_exit(0);
+	sleep(5);
+}
+
+/* The pace of an answer: a server trickling bytes, each wait far shorter
+ * than the timeout, is cut off at the answer's deadline; a long answer that
+ * keeps the pace is not; a wait between commands (IDLE) is no answer. */
+static void
+test_pace(MMAPString *line)
+{
+	struct peer p = serve_fn(trickle);
+	struct pollfd pfd;
+	double t = now();
+	int n;
+
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) == NULL, "a trickled answer fails the stream");
+	t = now() - t;
+	OK(t >= 0.9 && t < 3, "... at its deadline: the timeout of 1 s (%.2f s)", t);
+	OK(!strncmp(pl_stream_error(p.s), "the server is too slow: ", 24) &&
+	    strstr(pl_stream_error(p.s), "of its answer in 1 s (an answer gets 1 s, and 1 s "
+	    "more per 4 KiB)") != NULL, "... and says so: %s", pl_stream_error(p.s));
+	kill(p.pid, SIGTERM);
+	done(&p);
+
+	p = serve_fn(steady);
+	t = now();
+	command(p.s);
+	n = lines(p.s, line, 2048);
+	OK(n == 2048, "128 KiB at 80 KiB/s, longer than the timeout, comes whole (%d lines, "
+	    "%.2f s, %s)", n, now() - t, pl_stream_error(p.s));
+	kill(p.pid, SIGTERM);
+	done(&p);
+
+	p = serve_fn(idle);
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL && !strncmp(line->str, "+ idling", 8),
+	    "IDLE: the continuation");
+	pfd.fd = mailstream_low_get_fd(mailstream_get_low(p.s));
+	pfd.events = POLLIN;
+	OK(poll(&pfd, 1, 3000) == 1, "IDLE: news after 1.5 s of silence");
+	command(p.s);
+	OK(mailstream_read_line(p.s, line) != NULL && !strncmp(line->str, "* 1 EXISTS", 10) &&
+	    mailstream_read_line(p.s, line) != NULL && !strncmp(line->str, "a OK", 4),
+	    "IDLE: the wait between commands counts against no answer (%s)",
+	    pl_stream_error(p.s));
+	kill(p.pid, SIGTERM);
+	done(&p);
+}
+
 int
 main(void)
 {
@@ -278,6 +406,7 @@ main(void)
 	test_literals(line);
 	test_greeting_clean();
 	test_greeting_session(line);
+	test_pace(line);
 	mmap_string_free(line);
 	return tap_done();
 }
