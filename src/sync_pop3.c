@@ -57,13 +57,16 @@ struct pop {
 
 /* ---- The dialogue ---- */
 
+/* A command got no status, and the session is given up: the connection
+ * failed (the stream says why), or it is fine and what came was not POP3
+ * (as IMAP says it, imap_session.c). */
 static int
 lost(struct pop *c, const char *during, struct pl_err *e)
 {
 	const char *why = c->s ? pl_stream_error(c->s) : "";
 
 	return pl_errf(e, EX_TEMPFAIL, "%s: connection lost during %s: %s", c->host, during,
-	    *why ? why : "connection closed by the server");
+	    *why ? why : "unreadable reply from the server");
 }
 
 /* Sends one command line; private ones (credentials) are kept out of any
@@ -201,12 +204,20 @@ pop_close(struct pop *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* libetpan's failure after a command: the server's refusal (-ERR, text in
- * pop3_response) or a broken connection (no response). */
+/* Whether libetpan's failure r after a command came without a reply (a
+ * broken connection, an unreadable reply) rather than as the server's
+ * refusal (-ERR, its text in pop3_response, which may otherwise still hold
+ * an earlier reply). */
 static int
-etpan_fail(struct pop *c, int code, const char *what, struct pl_err *e)
+no_reply(struct pop *c, int r)
 {
-	if (c->p->pop3_response == NULL)
+	return r == MAILPOP3_ERROR_STREAM || c->p->pop3_response == NULL;
+}
+
+static int
+etpan_fail(struct pop *c, int r, int code, const char *what, struct pl_err *e)
+{
+	if (no_reply(c, r))
 		return lost(c, what, e);
 	snprintf(c->reply, sizeof c->reply, "%s", c->p->pop3_response);
 	for (char *p = c->reply; *p; p++)
@@ -241,7 +252,7 @@ pop_connect(const struct pl_account *a, struct pop *c, struct pl_err *e)
 	if ((r = mailpop3_connect(c->p, c->s)) != MAILPOP3_NO_ERROR) {
 		if (c->p->pop3_stream == NULL)	/* not taken over */
 			c->p->pop3_stream = c->s;
-		return etpan_fail(c, EX_TEMPFAIL, "greeting", e);
+		return etpan_fail(c, r, EX_TEMPFAIL, "greeting", e);
 	}
 	if (a->tls == PL_FETCH_STARTTLS) {
 		r = mailpop3_stls(c->p);
@@ -249,7 +260,7 @@ pop_connect(const struct pl_account *a, struct pop *c, struct pl_err *e)
 			return pl_errf(e, EX_PROTOCOL, "%s: the server sent data after accepting "
 			    "STLS (refused: it could be injected)", c->host);
 		if (r != MAILPOP3_NO_ERROR) {
-			if (c->p->pop3_response == NULL)
+			if (no_reply(c, r))
 				return lost(c, "STLS", e);
 			return pl_errf(e, EX_UNAVAILABLE, "%s: the server refuses STLS (%s); "
 			    "use pop3s:// or, only on a trusted network, tls = none",
@@ -309,7 +320,7 @@ pop_login(const struct pl_account *a, struct pop *c, const char *secret, int oau
 	if ((r = mailpop3_user(c->p, a->user)) == MAILPOP3_NO_ERROR)
 		r = mailpop3_pass(c->p, secret);
 	if (r != MAILPOP3_NO_ERROR) {
-		if (c->p->pop3_response == NULL)
+		if (no_reply(c, r))
 			return lost(c, "login", e);
 		return pl_errf(e, EX_NOPERM, "%s: login refused for %s: %s", c->host, a->user,
 		    c->p->pop3_response);

@@ -90,6 +90,12 @@ fault() {	# ACCOUNT PROTO FAULT
 	pop3:retr:literal) ;;	# POP3 has no literal: 64 kB and a close
 	*:flood | *:longline | *:literal) expect_match "$2 $3: the limit is the reason" \
 		"$err" "more than (the )?[0-9]+ [KM]iB (allowed )?in answer to one command|line longer than" ;;
+	# a close is no refusal (a refused login stops the account until the
+	# user acts), garbage is no close
+	*:close) expect_match "$2 $3: the reason is the close" "$err" \
+		"connection (lost|closed)" ;;
+	*:garbage) expect_match "$2 $3: the reason is the unreadable reply" "$err" \
+		"unreadable reply|malformed|not .*POP3|parse" ;;
 	# a byte every 0.5 s: no single wait reaches the timeout of 3 s,
 	# the answer's deadline does (it would take 100 s otherwise)
 	*:trickle)
