@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,18 +54,26 @@ pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
 	const char *action = kind == PL_BOUNCE_FAILED ? "failed" : "delayed";
 	struct pl_dsn_rcpt *r = xcalloc(env->nrcpt, sizeof *r);
 	struct pl_dsn_params p = { 0 };
-	char *orig = NULL, *path = NULL;
+	char *orig = NULL, *path = NULL, key[128];
 	size_t n = 0, len = 0;
+	uint32_t h = 2166136261u;	/* FNV-1a of the recipients' numbers */
 	int rc;
 
 	for (size_t k = 0; k < env->nrcpt; k++)
-		if (env->rcpt[k].state == want)
+		if (env->rcpt[k].state == want) {
 			pl_dsn_rcpt_from_env(&r[n++], env, k, action,
 			    env->created + c->max_lifetime);
+			for (size_t b = 0; b < sizeof k; b++)
+				h = (h ^ (uint8_t)(k >> (8 * b))) * 16777619u;
+		}
 	if (n == 0) {
 		free(r);
 		return 0;
 	}
+	/* One report per entry, kind and set of recipients, even when the
+	 * daemon is killed before it saves that the report is written. */
+	snprintf(key, sizeof key, "%lld.paloma-%s-%s-%08" PRIx32, (long long)env->created,
+	    env->id, action, h);
 	/* The original's header goes into the report; without it (the file
 	 * is damaged or gone) the report still says what happened. */
 	if (pl_read_file(pl_queue_message_path(pl_queue_dir(), env->id),
@@ -78,8 +88,11 @@ pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
 	p.orig = orig ? orig : "";
 	p.orig_len = len;
 	p.date = pl_now();
-	rc = pl_report_store(&p, c->maildir, env->account, &path, e);
-	if (rc == 0)
+	rc = pl_report_store(&p, c->maildir, env->account, key, &path, e);
+	if (rc == 1)
+		pl_log("%s: the %s report was written before the daemon stopped: %s",
+		    env->id, action, path);
+	if (rc >= 0)
 		index_later(c->maildir, path);
 	free(path);
 	free(orig);

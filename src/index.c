@@ -194,7 +194,7 @@ pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root, const ch
 
 	if (path_out)
 		*path_out = NULL;
-	if (pl_report_store(p, maildir_root, account, &path, e) < 0)
+	if (pl_report_store(p, maildir_root, account, NULL, &path, e) < 0)
 		return -1;
 	rc = pl_index_add(maildir_root, path, pl_report_tags, e) < 0 ? 1 : 0;
 	if (path_out)

@@ -2,6 +2,7 @@
  * link into new/ or cur/ → fsync the directory. */
 #include "maildir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,28 +92,37 @@ pl_maildir_ensure(const char *maildir, struct pl_err *e)
 	return 0;
 }
 
-void
-pl_maildir_unique(char *out, size_t len)
+/* This host's name for file names: '/' and ':' written \057 and \072. */
+static void
+host_part(char *esc, size_t len)
 {
-	static unsigned long count;
-	char host[256], esc[1024];
-	unsigned char rnd[8];
-	struct timeval tv;
+	char host[256];
 	size_t k = 0;
 
-	gettimeofday(&tv, NULL);
 	if (gethostname(host, sizeof host) < 0 || !*host)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	for (const char *h = host; *h && k + 5 < sizeof esc; h++) {
+	for (const char *h = host; *h && k + 5 < len; h++) {
 		if (*h == '/')
-			k += (size_t)snprintf(esc + k, sizeof esc - k, "\\057");
+			k += (size_t)snprintf(esc + k, len - k, "\\057");
 		else if (*h == ':')
-			k += (size_t)snprintf(esc + k, sizeof esc - k, "\\072");
+			k += (size_t)snprintf(esc + k, len - k, "\\072");
 		else
 			esc[k++] = *h;
 	}
 	esc[k] = '\0';
+}
+
+void
+pl_maildir_unique(char *out, size_t len)
+{
+	static unsigned long count;
+	char esc[1024];
+	unsigned char rnd[8];
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	host_part(esc, sizeof esc);
 	random_bytes(rnd, sizeof rnd);
 	snprintf(out, len, "%lld.M%ldP%ldQ%luR%02x%02x%02x%02x%02x%02x%02x%02x.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), ++count, rnd[0], rnd[1],
@@ -140,11 +150,13 @@ info_suffix(const char *flags, char *out, size_t len)
 	return 0;
 }
 
-int
-pl_maildir_deliver(const char *maildir, const char *data, size_t len, const char *flags,
-    char **path_out, struct pl_err *e)
+/* Delivers into new/ or cur/ under the base name name; exists (may be
+ * NULL) is set when new/NAME was there already (and nothing is written). */
+static int
+deliver(const char *maildir, const char *name, const char *data, size_t len,
+    const char *flags, char **path_out, int *exists, struct pl_err *e)
 {
-	char name[512], info[64] = "", tmp[4096], dst[4096], dstdir[4096];
+	char info[64] = "", tmp[4096], dst[4096], dstdir[4096];
 	int err;
 
 	if (path_out)
@@ -153,7 +165,6 @@ pl_maildir_deliver(const char *maildir, const char *data, size_t len, const char
 		return pl_errf(e, EX_USAGE, "bad Maildir flags '%s' (letters only)", flags);
 	if (pl_maildir_ensure(maildir, e) < 0)
 		return -1;
-	pl_maildir_unique(name, sizeof name);
 	snprintf(dstdir, sizeof dstdir, "%s/%s", maildir, flags ? "cur" : "new");
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) >= sizeof tmp ||
 	    (size_t)snprintf(dst, sizeof dst, "%s/%s%s", dstdir, name, info) >= sizeof dst)
@@ -169,6 +180,12 @@ pl_maildir_deliver(const char *maildir, const char *data, size_t len, const char
 		    renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
 			goto linked;
 		unlink(tmp);
+		if (err == EEXIST && exists) {
+			*exists = 1;
+			if (path_out)
+				*path_out = xstrdup(dst);
+			return 0;
+		}
 		return pl_errf(e, err == ENOSPC || err == EDQUOT ? EX_TEMPFAIL : EX_CANTCREAT,
 		    "cannot deliver into %s: %s", dstdir, strerror(err));
 	}
@@ -181,4 +198,69 @@ linked:
 	if (path_out)
 		*path_out = xstrdup(dst);
 	return 0;
+}
+
+int
+pl_maildir_deliver(const char *maildir, const char *data, size_t len, const char *flags,
+    char **path_out, struct pl_err *e)
+{
+	char name[512];
+
+	pl_maildir_unique(name, sizeof name);
+	return deliver(maildir, name, data, len, flags, path_out, NULL, e);
+}
+
+/* The path of cur/NAME:2,… in maildir, or NULL. */
+static char *
+find_in_cur(const char *maildir, const char *name)
+{
+	char dir[4096];
+	size_t n = strlen(name);
+	struct dirent *de;
+	char *found = NULL;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/cur", maildir);
+	if ((d = opendir(dir)) == NULL)
+		return NULL;
+	while (found == NULL && (de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, name, n) && de->d_name[n] == ':') {
+			size_t k = strlen(dir) + strlen(de->d_name) + 2;
+
+			found = xmalloc(k);
+			snprintf(found, k, "%s/%s", dir, de->d_name);
+		}
+	closedir(d);
+	return found;
+}
+
+int
+pl_maildir_deliver_once(const char *maildir, const char *key, const char *data, size_t len,
+    char **path_out, struct pl_err *e)
+{
+	char name[1400], esc[1024], tmp[4096];
+	char *there;
+	int exists = 0;
+
+	if (path_out)
+		*path_out = NULL;
+	if (*key == '\0' || *key == '.' || strlen(key) > 256 ||
+	    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(key))
+		return pl_errf(e, EX_SOFTWARE, "'%s' cannot be part of a Maildir file name", key);
+	host_part(esc, sizeof esc);
+	snprintf(name, sizeof name, "%s.%s", key, esc);
+	if ((there = find_in_cur(maildir, name)) != NULL) {
+		if (path_out)
+			*path_out = there;
+		else
+			free(there);
+		return 1;
+	}
+	/* a tmp/ file of this name is the leftover of a delivery cut short */
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) < sizeof tmp)
+		unlink(tmp);
+	if (deliver(maildir, name, data, len, NULL, path_out, &exists, e) < 0)
+		return -1;
+	return exists;
 }

@@ -35,4 +35,14 @@ int pl_maildir_deliver(const char *maildir, const char *data, size_t len, const 
 /* The unique base name for the next delivery (no ":2," info), as above. */
 void pl_maildir_unique(char *out, size_t len);
 
+/* Delivers into new/ as pl_maildir_deliver does, but at most once per key:
+ * the file is "KEY.HOST" (key: letters, digits, '.', '_', '-'; by
+ * convention "SECONDS.UNIQUE" as in pl_maildir_unique), and when new/ or
+ * cur/ (as "KEY.HOST:2,…", read or flagged since) holds it already,
+ * nothing is written and 1 is returned with its path.  For what a crash may
+ * make a program write twice (the daemon's reports). 0 delivered, -1 with
+ * e as pl_maildir_deliver. */
+int pl_maildir_deliver_once(const char *maildir, const char *key, const char *data,
+    size_t len, char **path_out, struct pl_err *e);
+
 #endif

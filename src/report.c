@@ -11,7 +11,7 @@ const char *const pl_report_tags[] = { "inbox", "unread", "bounce", NULL };
 
 int
 pl_report_store(const struct pl_dsn_params *p, const char *maildir_root, const char *account,
-    char **path_out, struct pl_err *e)
+    const char *once_key, char **path_out, struct pl_err *e)
 {
 	struct pl_dsn_params q = *p;
 	struct buf msg = { 0 };
@@ -34,7 +34,8 @@ pl_report_store(const struct pl_dsn_params *p, const char *maildir_root, const c
 		snprintf(folder, sizeof folder, "%s/%s/INBOX", maildir_root, account);
 	else
 		snprintf(folder, sizeof folder, "%s/INBOX", maildir_root);
-	rc = pl_maildir_deliver(folder, msg.p, msg.len, NULL, &path, e);
+	rc = once_key ? pl_maildir_deliver_once(folder, once_key, msg.p, msg.len, &path, e) :
+	    pl_maildir_deliver(folder, msg.p, msg.len, NULL, &path, e);
 	buf_free(&msg);
 	if (rc < 0)
 		return -1;
@@ -42,5 +43,5 @@ pl_report_store(const struct pl_dsn_params *p, const char *maildir_root, const c
 		*path_out = path;
 	else
 		free(path);
-	return 0;
+	return rc;
 }

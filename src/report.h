@@ -32,8 +32,12 @@ int pl_dsn_deliver(const struct pl_dsn_params *p, const char *maildir_root,
 
 /* The first half of pl_dsn_deliver, without notmuch: builds the report and
  * delivers it into the Maildir folder; 0 or -1.  The daemon, which does not
- * link notmuch, then has paloma-index index the file (bounce.c). */
+ * link notmuch, then has paloma-index index the file (bounce.c).
+ * once_key non-NULL: the report is written at most once under that key
+ * (pl_maildir_deliver_once); 1 when it was there already, *path_out its
+ * path.  So a daemon killed after writing a report, before saving that it
+ * did, does not write it twice. */
 int pl_report_store(const struct pl_dsn_params *p, const char *maildir_root,
-    const char *account, char **path_out, struct pl_err *e);
+    const char *account, const char *once_key, char **path_out, struct pl_err *e);
 
 #endif

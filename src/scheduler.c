@@ -371,6 +371,11 @@ pl_sched_scan(struct pl_sched *s)
 		q->hnext = s->h[hash_id(q->env.id)];
 		s->h[hash_id(q->env.id)] = q;
 		s->nq++;
+		/* What a daemon killed mid-way still owed: reports for recipients
+		 * left failed, the retirement of an entry all final.  Now, before
+		 * a new attempt adds recipients to that report, which would then
+		 * name the old ones a second time. */
+		settle(s, q);	/* may free q */
 	}
 	/* Entries removed by the user: forget them (jobs in flight finish, but
 	 * their outcome is not saved: the entry is gone). */

@@ -78,6 +78,21 @@ wait_for '[ "$(tags)" = "bounce inbox unread " ]' 10
 expect_eq "report indexed (by paloma-index) with tags bounce inbox unread" "$(tags)" "bounce inbox unread "
 check "the daemon itself does not link notmuch" sh -c "! ldd '$PALOMA_BUILD/libexec/paloma/paloma-daemon' | grep -q notmuch"
 
+# A daemon killed after writing the report, before saving that it did: on
+# disk, the report in the inbox and the entry with its recipient still
+# "failed".  The next daemon finds the report (even read since, in cur/)
+# and writes no second one.
+for f in "$inbox"/*; do mv "$f" "$T/Mail/me/INBOX/cur/${f##*/}:2,S"; done
+mv "$QUEUE/done/$id" "$QUEUE/entries/$id"
+sed -i 's/^State: bounced$/State: failed/' "$QUEUE/entries/$id/envelope"
+expect_eq "(the entry as a kill would leave it)" "$(grep -c '^State: failed$' "$QUEUE/entries/$id/envelope")" 1
+out=$(timeout 30 "$PALOMA" daemon --once 2>&1); rc=$?
+expect_eq "the next daemon: exit 0" "$rc" "0"
+expect_eq "... no second report" "$( (ls "$inbox"; ls "$T/Mail/me/INBOX/cur") | wc -l | tr -d ' ')" 1
+expect_match "... and it says why" "$out" \
+	"$id: the failed report was written before the daemon stopped: .*/INBOX/cur/"
+expect_eq "... the entry retired again" "$(ls "$QUEUE/entries" | wc -l | tr -d ' ') $(ls "$QUEUE/done")" "0 $id"
+
 # files and directories private to the user
 expect_eq "state and queue directories 0700" "$(stat -c %a "$XDG_STATE_HOME/paloma" "$QUEUE/done" | sort -u)" 700
 expect_eq "delivery log 0600" "$(stat -c %a "$XDG_STATE_HOME/paloma/delivery.log")" 600

@@ -68,6 +68,8 @@ expect_eq "lost = 0" "$(r lost)" 0
 expect_eq "every recipient delivered or bounced" "$(($(r delivered) + $(r bounced)))" "$(r recipients)"
 expect_eq "every duplicate comes from the window between the 250 and the state write" \
 	"$(r unexplained_duplicates)" 0
+expect_eq "no report written twice (a kill between writing it and saving so)" \
+	"$(r extra_reports)" 0
 expect_eq "every copy received is byte-identical to the queued message" "$(r corrupt)" 0
 expect_eq "no message the queue did not hold" "$(r unknown)" 0
 expect_eq "every copy at its own domain's receiver" "$(r wrong_server)" 0

@@ -221,6 +221,68 @@ test_unwritable(void)
 	OK(rc == -1, "empty folder name refused");
 }
 
+/* Once per key: a second delivery finds the first, in new/ or, read since,
+ * in cur/; a leftover tmp/ file of the name is no obstacle; a key that
+ * cannot be part of a file name is refused. */
+static void
+test_once(void)
+{
+	static const char other[] = "Subject: not this one\r\n\r\nx\r\n";
+	char dir[512], sub[600], cur[700], *p1 = NULL, *p2 = NULL;
+	struct pl_err e = { 0 };
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/once", root);
+	rc = pl_maildir_deliver_once(dir, "1700000000.paloma-ABC-failed-1", msg, sizeof msg - 1,
+	    &p1, &e);
+	OK(rc == 0 && p1 && strstr(p1, "/new/1700000000.paloma-ABC-failed-1.") != NULL,
+	    "once: delivered into new/ as KEY.HOST (%s)", p1 ? p1 : e.msg);
+	rc = pl_maildir_deliver_once(dir, "1700000000.paloma-ABC-failed-1", other,
+	    sizeof other - 1, &p2, &e);
+	OK(rc == 1 && p1 && p2 && !strcmp(p1, p2), "once: the second time finds it in new/");
+	OK(file_is(p1, msg), "... and leaves it as it was");
+	snprintf(sub, sizeof sub, "%s/new", dir);
+	OK(count(sub) == 1, "... one file");
+	free(p2);
+	p2 = NULL;
+
+	/* read by a client: moved to cur/ with its flags */
+	snprintf(cur, sizeof cur, "%s/cur/%s:2,S", dir, strrchr(p1, '/') + 1);
+	OK(p1 && rename(p1, cur) == 0, "moved to cur/ as a client would");
+	rc = pl_maildir_deliver_once(dir, "1700000000.paloma-ABC-failed-1", other,
+	    sizeof other - 1, &p2, &e);
+	OK(rc == 1 && p2 && !strcmp(p2, cur), "once: found in cur/ too (%s)", p2 ? p2 : "");
+	OK(count(sub) == 0, "... nothing written into new/");
+	free(p2);
+	p2 = NULL;
+
+	/* another key is another message */
+	rc = pl_maildir_deliver_once(dir, "1700000000.paloma-ABC-failed-2", other,
+	    sizeof other - 1, &p2, &e);
+	OK(rc == 0 && count(sub) == 1, "once: another key, another file");
+	free(p2);
+	p2 = NULL;
+
+	/* a crash left tmp/NAME behind */
+	snprintf(sub, sizeof sub, "%s/tmp/1700000000.paloma-X-delayed-0.%s", dir,
+	    strstr(p1, "failed-1.") + 9);	/* the host part */
+	pl_write_new(sub, "half", 4, &e);
+	rc = pl_maildir_deliver_once(dir, "1700000000.paloma-X-delayed-0", msg, sizeof msg - 1,
+	    &p2, &e);
+	OK(rc == 0 && p2 && file_is(p2, msg), "once: a leftover tmp/ file is replaced (%s)",
+	    rc < 0 ? e.msg : "ok");
+	snprintf(sub, sizeof sub, "%s/tmp", dir);
+	OK(count(sub) == 0, "... and nothing stays in tmp/");
+	free(p2);
+	p2 = NULL;
+
+	rc = pl_maildir_deliver_once(dir, "../x", msg, sizeof msg - 1, &p2, &e);
+	OK(rc == -1 && p2 == NULL, "once: a key with '/' is refused (%s)", e.msg);
+	rc = pl_maildir_deliver_once(dir, "a:2,S", msg, sizeof msg - 1, &p2, &e);
+	OK(rc == -1, "once: a key with ':' is refused");
+	free(p1);
+}
+
 int
 main(void)
 {
@@ -235,6 +297,7 @@ main(void)
 	test_cur_flags();
 	test_unique();
 	test_unwritable();
+	test_once();
 	pl_rmtree(root);
 	return tap_done();
 }
