@@ -129,6 +129,11 @@ name = Two'
 conf 78 'transport: relay needs relay =' '[account r]
 address = r@example.org
 transport = relay'
+conf 78 "timeout: '2h' is more than an hour" '[account t]
+address = t@example.org
+imap = imaps://imap.example.org
+user = t
+timeout = 2h'
 conf 78 "relay: 'http://x' is not smtps://host" '[account r]
 address = r@example.org
 transport = relay
