@@ -114,6 +114,7 @@ autostart = no
 retry_schedule = 1h
 timeout_connect = 2s"
 for c in $DNSCASES; do send_to "u@$c.test"; done
+send_to u@good.test
 once dns
 read -r sec kb rc <"$T/dns.time"
 echo "# $(echo $DNSCASES | wc -w) bad DNS answers at once: ${sec} s, ${kb} kB peak"
@@ -127,5 +128,11 @@ for c in $DNSCASES; do
 	expect_match "DNS $c: deferred (a broken answer is temporary), the log says why" "$line" \
 		'result=deferred status=4\.4\.[0-9] .*reply=.'
 done
+# A sound answer among the broken ones, asked of the same server at the same
+# time: its lookup succeeds, and its MX (the plain server) answers.
+line=$(grep "rcpt=<u@good.test>" "$DLOG")
+echo "# good: $(echo "$line" | sed 's/.* result=//' | cut -c 1-220)"
+expect_match "DNS good, among the broken answers: looked up, its MX reached" "$line" \
+	'result=deferred status=4\.3\.0 .*never accepts'
 expect_eq "every recipient still queued, deferred" \
 	"$(cat "$QUEUE"/entries/*/envelope | grep -c '^State: deferred$')" "$(queue_count)"

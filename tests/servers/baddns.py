@@ -24,6 +24,8 @@ every case (any question type):
   self.*       MX 10 NAME (--self-name: the sender's own host name); A of
                NAME is 127.0.0.1
   mx*.*        (the hosts of huge.*) NXDOMAIN
+  good.*       a sound answer among the bad ones: MX 10 goodmx.<name>, whose
+               A is --good-ip (default 127.0.2.1)
 Anything else: NXDOMAIN.  The pid file is written once the socket is bound
 and removed at exit (SIGTERM, or --lifetime seconds).
 """
@@ -63,7 +65,7 @@ def rr(typ, data, ttl=60):
     return b"\xc0\x0c" + struct.pack(">HHIH", typ, 1, ttl, len(data)) + data
 
 
-def answer(pkt, self_name):
+def answer(pkt, self_name, good_ip):
     qid = struct.unpack(">H", pkt[:2])[0]
     labels, qend = qname(pkt)
     q = pkt[12:qend]
@@ -99,6 +101,12 @@ def answer(pkt, self_name):
         return header(qid, ok, an=1) + q + rr(15, b"\0\x0a" + name("lo." + full))
     if first == "lo" and qtype == 1:
         return header(qid, ok, an=1) + q + rr(1, socket.inet_aton("127.0.0.1"))
+    if first == "good" and qtype == 15:
+        return header(qid, ok, an=1) + q + rr(15, b"\0\x0a" + name("goodmx." + full))
+    if first == "goodmx" and qtype == 1:
+        return header(qid, ok, an=1) + q + rr(1, socket.inet_aton(good_ip))
+    if first in ("good", "goodmx"):
+        return header(qid, ok) + q	# NODATA for the other types
     if first == "self" and qtype == 15:
         return header(qid, ok, an=1) + q + rr(15, b"\0\x0a" + name(self_name))
     if full == self_name.lower().rstrip(".") and qtype == 1:
@@ -113,6 +121,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--pidfile", required=True)
     p.add_argument("--self-name", default="mail.example.org")
+    p.add_argument("--good-ip", default="127.0.2.1")
     p.add_argument("--lifetime", type=float, default=600)
     a = p.parse_args()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -131,7 +140,7 @@ def main():
             except socket.timeout:
                 continue
             try:
-                r = answer(pkt, a.self_name)
+                r = answer(pkt, a.self_name, a.good_ip)
             except (IndexError, struct.error):
                 continue	# not a query we can read: no answer
             if r is not None:
