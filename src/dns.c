@@ -79,6 +79,7 @@ struct lookup {
 	size_t nnull;		/* null MX records seen */
 	int dane;		/* DANE was on when the lookup started */
 	int mx_ad;		/* the MX answer was authenticated */
+	int host_only;		/* PL_DNS_HOST: no MX query */
 	struct pl_route *r;	/* set once finished (or early, by fail()) */
 	struct lookup *prev, *next;
 };
@@ -576,7 +577,15 @@ build_route(struct lookup *lk)
 		return;
 	}
 	pl_route_free(r);
-	if (lk->nhosts == 1 && lk->hosts[0].pref < 0) {
+	if (lk->host_only) {
+		if (anytemp)
+			fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "the lookup of the address of %s "
+			    "failed: %s", lk->domain, t);
+		else
+			fail(lk, PL_DNS_PERMFAIL, "5.1.2", "%s has no address (A or AAAA "
+			    "record)", lk->domain);
+		lk->r->implicit = 1;
+	} else if (lk->nhosts == 1 && lk->hosts[0].pref < 0) {
 		if (anytemp)
 			fail(lk, PL_DNS_TEMPFAIL, "4.4.3", "%s has no MX record and the lookup of its "
 			    "address failed: %s", lk->domain, t);
@@ -718,6 +727,18 @@ start_hosts(struct lookup *lk)
 	lk->outstanding--;
 }
 
+/* The name asked is the only host (pref -1 marks it): implicit MX, or a
+ * host route (PL_DNS_HOST). */
+static void
+start_self(struct lookup *lk)
+{
+	lk->hosts = xcalloc(1, sizeof *lk->hosts);
+	lk->nhosts = 1;
+	lk->hosts[0].name = xstrdup(lk->domain);
+	lk->hosts[0].pref = -1;
+	start_hosts(lk);
+}
+
 static void
 on_mx(struct lookup *lk, int status, const unsigned char *abuf, int alen)
 {
@@ -737,12 +758,8 @@ on_mx(struct lookup *lk, int status, const unsigned char *abuf, int alen)
 			status = ARES_ENODATA;
 	}
 	if (status == ARES_ENODATA) {
-		/* RFC 5321 5.1: the domain itself is the only MX (pref -1 marks it) */
-		lk->hosts = xcalloc(1, sizeof *lk->hosts);
-		lk->nhosts = 1;
-		lk->hosts[0].name = xstrdup(lk->domain);
-		lk->hosts[0].pref = -1;
-		start_hosts(lk);
+		/* RFC 5321 5.1: the domain itself is the only MX */
+		start_self(lk);
 		return;
 	}
 	if (status != ARES_SUCCESS) {
@@ -1095,7 +1112,16 @@ pl_dns_route_flags(struct pl_dns *d, const char *domain, int flags, pl_route_cb 
 	} else {
 		lk->active = 1;
 		list_add(&d->active, lk);
-		start_query(lk, lk->domain, TYPE_MX, 0);
+		if (flags & PL_DNS_HOST) {
+			lk->host_only = 1;
+			start_self(lk);
+			/* answers that came at once (c-ares may fail a query
+			 * inside ares_send) are all in: finish as on_answer would */
+			if (lk->r || lk->outstanding == 0)
+				finish(lk);
+		} else {
+			start_query(lk, lk->domain, TYPE_MX, 0);
+		}
 		return;
 	}
 	finish(lk);

@@ -170,9 +170,14 @@ typedef void (*pl_route_cb)(void *arg, struct pl_route *r);
 /* Starts looking up the route to domain ("example.test", "example.test.",
  * "[127.0.0.2]", "[IPv6:::1]"); domain is copied. */
 void pl_dns_route(struct pl_dns *d, const char *domain, pl_route_cb cb, void *arg);
-/* The same; with PL_DNS_NO_DANE no TLSA lookups (a relay's host: DANE for
- * SMTP is about MX hosts on port 25). */
+/* The same with flags: PL_DNS_NO_DANE, no TLSA lookups (a relay's host:
+ * DANE for SMTP is about MX hosts on port 25); PL_DNS_HOST, domain is a
+ * host, not a mail domain: its own A and AAAA records only, never its MX
+ * (a relay's host name may have MX records of its own, for other mail).
+ * A host route is "implicit"; without an address it fails 5.1.2 "HOST has
+ * no address (A or AAAA record)", or 4.4.3 when the lookup failed. */
 #define PL_DNS_NO_DANE 1
+#define PL_DNS_HOST 2
 void pl_dns_route_flags(struct pl_dns *d, const char *domain, int flags, pl_route_cb cb,
     void *arg);
 

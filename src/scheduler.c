@@ -1088,15 +1088,6 @@ on_route(void *arg, struct pl_route *r)
 
 	d->resolving = 0;
 	d->resolved = 1;
-	if (r->result == PL_DNS_OK && d->kind != ROUTE_DIRECT && !r->implicit && !r->literal) {
-		/* dns.c only has MX routes: a relay host name with MX records
-		 * of its own would be sent to those. */
-		r->result = PL_DNS_TEMPFAIL;
-		snprintf(r->status, sizeof r->status, "4.4.3");
-		free(r->why);
-		r->why = xstrdup("the relay host name has MX records; paloma needs its own "
-		    "address (give relay = smtps://ADDRESS for now)");
-	}
 	if (r->result != PL_DNS_OK) {
 		struct pl_outcome o = { 0 };
 		o.result = r->result == PL_DNS_PERMFAIL ? PL_RESULT_PERM : PL_RESULT_TEMP;
@@ -1467,7 +1458,7 @@ dom_resolve(struct pl_sched *s, struct dom *d)
 	else
 		snprintf(lit, sizeof lit, "%s", "");
 	pl_dns_route_flags(s->dns, lit[0] ? lit : d->domain,
-	    d->kind == ROUTE_DIRECT ? 0 : PL_DNS_NO_DANE, on_route, d);
+	    d->kind == ROUTE_DIRECT ? 0 : PL_DNS_NO_DANE | PL_DNS_HOST, on_route, d);
 }
 
 static void

@@ -8,8 +8,11 @@
 export PALOMA_LIBEXEC="$PALOMA_BUILD/libexec/paloma"
 SMTP_PORT=$(free_port)
 P1=$(free_port)
+# relay.test also has an MX record, for mail to relay.test, at a host where
+# nothing listens: a relay is reached at its own address, never its MX.
 start_dns --host-record=relay.test,127.0.0.20 --host-record=sub.test,127.0.0.21 \
-	--host-record=bad.test,127.0.0.22 --host-record=clear.test,127.0.0.23
+	--host-record=bad.test,127.0.0.22 --host-record=clear.test,127.0.0.23 \
+	--mx-host=relay.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.29
 make_ca_cert relay relay.test
 make_ca_cert sub sub.test
 make_cert bad bad.test
@@ -54,7 +57,8 @@ field() {
 }
 DELIV="$XDG_STATE_HOME/paloma/delivery.log"
 
-# --- smtps, AUTH PLAIN: two domains, one transaction, no MX lookup
+# --- smtps, AUTH PLAIN: two domains, one transaction, no MX lookup (not even
+# of relay.test, which has one)
 relay_config "smtps://relay.test:$P1"
 out=$("$PALOMA" config check 2>&1)
 expect_eq "config check accepts the relay account" "$?" 0
