@@ -28,7 +28,8 @@ struct pl_delivery_rec {
 	const char *via;	/* "relay" (transport = relay), "fallback" (the
 				 * account's fallback_relay), NULL: direct */
 	const char *tls_policy;	/* what protected it: "dane", "mta-sts",
-				 * "verified" (a relay), "opportunistic", "none" */
+				 * "verified" (a relay), "encrypt", "opportunistic",
+				 * "none" (queue.h) */
 };
 
 /* Appends one line to the delivery log (opened once, O_APPEND, 0600). */

@@ -247,7 +247,8 @@ policy_label(const struct pl_rcpt *r)
 	if (p == NULL || strcmp(p, "none") == 0)
 		return NULL;	/* "no TLS" says it */
 	return !strcmp(p, "dane") ? "DANE" : !strcmp(p, "mta-sts") ? "MTA-STS" :
-	    !strcmp(p, "verified") ? "verified TLS" : "opportunistic TLS";
+	    !strcmp(p, "verified") ? "verified TLS" : !strcmp(p, "encrypt") ? "required TLS" :
+	    "opportunistic TLS";
 }
 
 void

@@ -40,8 +40,9 @@ struct pl_rcpt {
 	char *reply;		/* the remote's last reply, or our own reason */
 	char *remote;		/* "mx1.example.org [192.0.2.1]" or NULL */
 	char *tls_policy;	/* what protected the last attempt at remote: "dane",
-				 * "mta-sts", "verified" (a relay), "opportunistic",
-				 * "none" (clear text); NULL: not known */
+				 * "mta-sts", "verified" (a relay), "encrypt" (TLS
+				 * required, not authenticated: unusable TLSA
+				 * records), "opportunistic", "none" (clear text); NULL: not known */
 	char **history;		/* one line per attempt: "TIME text" */
 	size_t nhistory;
 };

@@ -872,7 +872,8 @@ pol_name(const struct dom *d, enum tpol pol, int tls)
 		return "none";
 	if (d->kind != ROUTE_DIRECT)
 		return "verified";	/* a relay's certificate always is */
-	return pol == POL_DANE ? "dane" : pol == POL_STS ? "mta-sts" : "opportunistic";
+	return pol == POL_DANE ? "dane" : pol == POL_STS ? "mta-sts" :
+	    pol == POL_DANE_ENCRYPT ? "encrypt" : "opportunistic";
 }
 
 /* 1 when the policy never lets mail go to that MX in clear. */

@@ -2,7 +2,9 @@
 # receiver's key → delivered over TLS and logged tls_policy=dane; one that
 # does not match → deferred with a clear reason, nothing sent (not even in
 # clear), the mail still queued; a server without STARTTLS under DANE →
-# deferred, nothing in clear; a failing TLSA lookup → that MX is not used.
+# deferred, nothing in clear; TLSA records none of which is usable → TLS
+# required but not authenticated (tls_policy=encrypt), never clear text; a
+# failing TLSA lookup → that MX is not used.
 # Without authenticated answers (dns_assume_ad = no: dnsmasq does not
 # validate) the same records are ignored: opportunistic TLS.
 # dns_assume_ad = yes is the test-only switch that makes the loopback
@@ -36,6 +38,8 @@ dns_args="--mx-host=match.test,mx.match.test,10 --host-record=mx.match.test,127.
 --dns-rr=_25._tcp.mx.notls.test,52,030101$good
 --mx-host=pkix.test,mx.pkix.test,10 --host-record=mx.pkix.test,127.0.0.5
 --dns-rr=_25._tcp.mx.pkix.test,52,010101$bad
+--mx-host=pkixclear.test,mx.pkixclear.test,10 --host-record=mx.pkixclear.test,127.0.0.7
+--dns-rr=_25._tcp.mx.pkixclear.test,52,010101$bad
 --mx-host=sfail.test,mx.sfail.test,10 --host-record=mx.sfail.test,127.0.0.6
 --server=/_tcp.mx.sfail.test/127.0.0.1#$dead"
 # shellcheck disable=SC2086
@@ -46,6 +50,7 @@ start_smtpd match 127.0.0.2 --tls-cert "$T/certs/match.crt" --tls-key "$T/certs/
 start_smtpd nomatch 127.0.0.3 --tls-cert "$T/certs/nomatch.crt" --tls-key "$T/certs/nomatch.key"
 start_smtpd notls 127.0.0.4
 start_smtpd pkix 127.0.0.5 --tls-cert "$T/certs/nomatch.crt" --tls-key "$T/certs/nomatch.key"
+start_smtpd pkixclear 127.0.0.7
 start_smtpd sfail 127.0.0.6 --tls-cert "$T/certs/match.crt" --tls-key "$T/certs/match.key"
 
 
@@ -56,7 +61,7 @@ dane = yes
 mta_sts = no
 dns_assume_ad = yes
 timeout_command = 5"
-printf 'From: me@example.org\nTo: a@match.test, b@nomatch.test, c@notls.test, d@pkix.test, e@sfail.test\nSubject: dane\n\nsecret body\n' |
+printf 'From: me@example.org\nTo: a@match.test, b@nomatch.test, c@notls.test, d@pkix.test, e@sfail.test, g@pkixclear.test\nSubject: dane\n\nsecret body\n' |
 	"$PALOMA" send -t
 id=$(ls "$QUEUE/entries")
 timeout 60 "$PALOMA" daemon --once >"$T/once1.out" 2>&1
@@ -94,8 +99,11 @@ expect_match "DANE, no STARTTLS: deferred 4.7.4, DANE named" "$(last_log c@notls
 # required, but not authenticated
 expect_eq "unusable TLSA (PKIX-EE): received" "$(received_count pkix)" 1
 expect_eq "unusable TLSA (PKIX-EE): over TLS" "$(msg_meta "$(received pkix)" tls)" true
-expect_match "unusable TLSA (PKIX-EE): logged opportunistic, not dane" "$(last_log d@pkix.test)" \
-	'result=delivered .* tls_policy=opportunistic$'
+expect_match "unusable TLSA (PKIX-EE): logged encrypt (required, unauthenticated)" \
+	"$(last_log d@pkix.test)" 'result=delivered .* tls_policy=encrypt$'
+expect_eq "unusable TLSA, no STARTTLS: nothing received" "$(received_count pkixclear)" 0
+expect_match "unusable TLSA, no STARTTLS: deferred 4.7.4, never in clear" "$(last_log g@pkixclear.test)" \
+	'result=deferred status=4\.7\.4 .*reply="paloma: DANE: _25\._tcp\.mx\.pkixclear\.test has TLSA records \(none usable\), so TLS is required: .*STARTTLS.*" tls_policy=encrypt$'
 
 expect_eq "TLSA lookup failure: the MX is not used" "$(grep -c '\* connect' "$(smtpd_log sfail)")" 0
 expect_match "TLSA lookup failure: deferred, the lookup named" "$(last_log e@sfail.test)" \

@@ -54,6 +54,29 @@ test_lines(void)
 	    "delivered: host, TLS, reply: %s", b.p);
 	b.len = 0;
 
+	/* the TLS policy that protected it, in words */
+	{
+		static const char *const pols[][2] = {
+			{ "dane", ", DANE: " }, { "mta-sts", ", MTA-STS: " },
+			{ "verified", ", verified TLS: " }, { "encrypt", ", required TLS: " },
+			{ "opportunistic", ", opportunistic TLS: " },
+		};
+
+		for (size_t i = 0; i < sizeof pols / sizeof pols[0]; i++) {
+			r.tls_policy = (char *)pols[i][0];
+			pl_outbox_rcpt_line(&r, "TLSv1.3 X", now, &b);
+			OK(strstr(b.p, pols[i][1]) != NULL, "tls_policy %s reads '%s': %s", pols[i][0],
+			    pols[i][1], b.p);
+			b.len = 0;
+		}
+		r.tls_policy = "none";
+		pl_outbox_rcpt_line(&r, "none", now, &b);
+		OK(strstr(b.p, ", no TLS: 250 ok") != NULL, "tls_policy none: 'no TLS' alone: %s",
+		    b.p);
+		b.len = 0;
+		r.tls_policy = NULL;
+	}
+
 	r.state = PL_RCPT_CANCELLED;
 	pl_outbox_rcpt_line(&r, NULL, now, &b);
 	STREQ(b.p, "cancelled by you", "cancelled");
