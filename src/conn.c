@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ struct pl_conn {
 	char notverified[128];	/* else why */
 	char *auth_user, *secret_cmd;
 	int secret_timeout_ms;
+	struct pl_secret_run *secret_run;	/* the secret command, while it runs */
+	int secret_fd;				/* its output, watched by the loop */
+	struct pl_timer *secret_timer;
+	int64_t secret_deadline;		/* pl_mono_ms */
 	char mx[256], ip[INET6_ADDRSTRLEN], remote[340], tlsdesc[160];
 };
 
@@ -365,30 +370,137 @@ do_tls(struct pl_conn *c)
 	return 1;
 }
 
-/* The relay asks for the login: runs the secret command now.  It blocks
- * the event loop for as long as it runs (at most secret_timeout_ms); the
- * secret is never logged and is cleared once handed over. */
+/* ---- The login's secret ----
+ *
+ * The relay asks for the login: the secret command runs beside the event
+ * loop (pl_secret_start), which watches its output and a timer for its
+ * deadline (secret_timeout_ms), so that a slow password manager (a
+ * passphrase prompt, a network vault) holds this connection only, never the
+ * daemon.  The secret is never logged and is cleared once handed over. */
+
+static void secret_wait(struct pl_conn *c);
+
+/* Stops watching the command (it has ended, or is given up). */
 static void
+secret_unwatch(struct pl_conn *c)
+{
+	if (c->secret_fd >= 0)
+		pl_loop_del(c->loop, c->secret_fd);
+	c->secret_fd = -1;
+	if (c->secret_timer)
+		pl_timer_cancel(c->loop, c->secret_timer);
+	c->secret_timer = NULL;
+}
+
+/* Kills a command still running (the connection is closing). */
+static void
+secret_cancel(struct pl_conn *c)
+{
+	secret_unwatch(c);
+	pl_secret_abort(c->secret_run, 0, NULL);
+	c->secret_run = NULL;
+}
+
+/* The command has ended (st 1: secret; -1: e says why): the dialogue goes on. */
+static void
+secret_done(struct pl_conn *c, int st, char *secret, const struct pl_err *e)
+{
+	secret_unwatch(c);
+	c->secret_run = NULL;
+	if (st > 0) {
+		pl_smtp_set_secret(c->smtp, secret);
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	} else {
+		pl_log("%s: cannot get the secret for the login of %s: %s", c->remote,
+		    c->auth_user, e->msg);
+		pl_smtp_secret_failed(c->smtp, e->msg);
+	}
+	step(c);
+}
+
+static void
+secret_check(struct pl_conn *c)
+{
+	struct pl_err e = { 0 };
+	char *out = NULL;
+	int st;
+
+	if (pl_mono_ms() >= c->secret_deadline) {
+		secret_unwatch(c);
+		pl_secret_abort(c->secret_run, c->secret_timeout_ms, &e);
+		c->secret_run = NULL;
+		secret_done(c, -1, NULL, &e);
+		return;
+	}
+	st = pl_secret_step(c->secret_run, &out, &e);
+	if (st != 0) {
+		c->secret_run = NULL;	/* freed by pl_secret_step */
+		secret_done(c, st, out, &e);
+		return;
+	}
+	secret_wait(c);
+}
+
+static void
+on_secret_io(void *arg, int fd, int revents)
+{
+	(void)fd;
+	(void)revents;
+	secret_check(arg);
+}
+
+static void
+on_secret_timer(void *arg)
+{
+	struct pl_conn *c = arg;
+
+	c->secret_timer = NULL;
+	secret_check(c);
+}
+
+/* Waits for the command's output, or (once it has printed all) its exit,
+ * looked for every 20 ms; never past the deadline. */
+static void
+secret_wait(struct pl_conn *c)
+{
+	int fd = pl_secret_fd(c->secret_run);
+	int64_t left = c->secret_deadline - pl_mono_ms();
+
+	if (fd != c->secret_fd) {
+		if (c->secret_fd >= 0)
+			pl_loop_del(c->loop, c->secret_fd);
+		c->secret_fd = fd;
+		if (fd >= 0)
+			pl_loop_add(c->loop, fd, POLLIN, on_secret_io, c);
+	}
+	if (c->secret_timer)
+		pl_timer_cancel(c->loop, c->secret_timer);
+	c->secret_timer = pl_timer_add(c->loop, left < 0 ? 0 : fd < 0 && left > 20 ? 20 : left,
+	    on_secret_timer, c);
+}
+
+/* Starts the secret command: 1 when it runs (the dialogue waits for it), 0
+ * when the machine was told it failed. */
+static int
 get_secret(struct pl_conn *c)
 {
 	struct pl_err e;
-	char *secret = NULL;
 
 	if (c->secret_cmd == NULL) {
 		pl_smtp_secret_failed(c->smtp, "the account has no password_command or "
 		    "oauth2_token_command");
-		return;
+		return 0;
 	}
-	if (pl_run_secret_command_timeout(c->secret_cmd, c->secret_timeout_ms, &secret,
-	    &e) < 0) {
+	if (pl_secret_start(c->secret_cmd, &c->secret_run, &e) < 0) {
 		pl_log("%s: cannot get the secret for the login of %s: %s", c->remote,
 		    c->auth_user, e.msg);
 		pl_smtp_secret_failed(c->smtp, e.msg);
-		return;
+		return 0;
 	}
-	pl_smtp_set_secret(c->smtp, secret);
-	explicit_bzero(secret, strlen(secret));
-	free(secret);
+	c->secret_deadline = pl_mono_ms() + c->secret_timeout_ms;
+	secret_wait(c);
+	return 1;
 }
 
 static void
@@ -400,6 +512,7 @@ finish(struct pl_conn *c)
 	if (c->timer)
 		pl_timer_cancel(c->loop, c->timer);
 	c->timer = NULL;
+	secret_cancel(c);
 	close_socket(c);
 	if (f)
 		copy_outcome(&o, f);
@@ -449,10 +562,12 @@ step(struct pl_conn *c)
 			continue;
 		}
 		if (w == PL_SMTP_WANT_SECRET) {
-			if (c->aborting)
+			if (c->aborting) {
+				secret_cancel(c);
 				pl_smtp_secret_failed(c->smtp, "the daemon is stopping");
-			else
-				get_secret(c);
+			} else if (c->secret_run || get_secret(c)) {
+				break;	/* until the command is done */
+			}
 			continue;
 		}
 		if (w == PL_SMTP_WANT_TXN) {
@@ -519,6 +634,7 @@ pl_conn_start(struct pl_loop *loop, const struct pl_conn_params *p,
 	c->ops = ops;
 	c->arg = arg;
 	c->fd = -1;
+	c->secret_fd = -1;
 	c->tls_ctx = p->tls_ctx;
 	c->connect_timeout = p->timeouts.connect > 0 ? p->timeouts.connect : 30;
 	snprintf(c->mx, sizeof c->mx, "%s", p->mx);

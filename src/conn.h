@@ -76,8 +76,8 @@ struct pl_conn_params {
 	/* A relay login (AUTH): auth_user NULL for none.  The secret comes
 	 * from secret_cmd (secret.h; auth_xoauth2: it prints an OAuth2 token),
 	 * run only once TLS is up and the relay asks for the login, killed
-	 * after secret_timeout_ms (0: 15 s).  While it runs the event loop
-	 * waits: keep it short. */
+	 * after secret_timeout_ms (0: 15 s).  It runs beside the event loop:
+	 * only this connection waits for it. */
 	const char *auth_user;
 	const char *secret_cmd;
 	int auth_xoauth2;

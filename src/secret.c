@@ -113,54 +113,32 @@ clear_buf(struct buf *b)
 	buf_free(b);
 }
 
-/* Reads the child's stdout until EOF, the limit or the deadline.
- * Returns 0 at EOF, 1 on timeout, 2 past the limit, -1 on a read error. */
-static int
-read_output(int fd, struct buf *b, long long deadline)
+struct pl_secret_run {
+	char **argv;
+	pid_t pid;
+	int fd;			/* the read end of its stdout; -1 after EOF */
+	struct buf b;		/* what it printed: PL_SECRET_MAX + 1, never moved */
+};
+
+static void
+run_free(struct pl_secret_run *r)
 {
-	char chunk[4096];
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		ssize_t r;
-
-		if (left <= 0)
-			return 1;
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		r = read(fd, chunk, sizeof chunk);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (b->len + (size_t)r > PL_SECRET_MAX) {
-			explicit_bzero(chunk, sizeof chunk);
-			return 2;
-		}
-		buf_add(b, chunk, (size_t)r);
-		explicit_bzero(chunk, (size_t)r);
-	}
+	if (r->fd >= 0)
+		close(r->fd);
+	clear_buf(&r->b);
+	pl_free_words(r->argv);
+	free(r);
 }
 
 int
-pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
-    struct pl_err *e)
+pl_secret_start(const char *cmd, struct pl_secret_run **runp, struct pl_err *e)
 {
-	char **argv;
-	int pfd[2], st, rc, status = 0;
+	struct pl_secret_run *r;
 	posix_spawn_file_actions_t fa;
-	struct buf b = { 0 };
-	pid_t pid;
+	char **argv;
+	int pfd[2], st, rc;
 
-	*out = NULL;
+	*runp = NULL;
 	if (pl_split_words(cmd, &argv, e) < 0)
 		return -1;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -169,59 +147,166 @@ pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
 		pl_free_words(argv);
 		return rc;
 	}
+	r = xcalloc(1, sizeof *r);
+	r->argv = argv;
+	r->fd = pfd[0];
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	st = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	st = posix_spawnp(&r->pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
 	if (st != 0) {
-		close(pfd[0]);
 		rc = pl_errf(e, st == ENOENT || st == EACCES || st == ENOEXEC ? EX_CONFIG : EX_OSERR,
 		    "cannot run %s: %s", argv[0], strerror(st));
-		pl_free_words(argv);
+		run_free(r);
 		return rc;
 	}
-	buf_grow(&b, PL_SECRET_MAX + 1);	/* never moved: no stray copies */
-	b.p[0] = '\0';
-	st = read_output(pfd[0], &b, now_ms() + timeout_ms);
-	close(pfd[0]);
-	if (st != 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	rc = -1;
-	if (st == 1)
-		pl_errf(e, EX_UNAVAILABLE, "%s: no answer within %d ms, killed", argv[0], timeout_ms);
-	else if (st == 2)
-		pl_errf(e, EX_UNAVAILABLE, "%s: printed more than %d bytes, killed", argv[0],
-		    PL_SECRET_MAX);
-	else if (st < 0)
-		pl_errf(e, EX_OSERR, "%s: reading its output: %s", argv[0], strerror(errno));
-	else if (WIFSIGNALED(status))
-		pl_errf(e, EX_UNAVAILABLE, "%s: killed by signal %d", argv[0], WTERMSIG(status));
+	fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK);
+	buf_grow(&r->b, PL_SECRET_MAX + 1);
+	r->b.p[0] = '\0';
+	*runp = r;
+	return 0;
+}
+
+int
+pl_secret_fd(const struct pl_secret_run *r)
+{
+	return r->fd;
+}
+
+/* The command has ended with status: 1 and *out, or -1 with e; r is freed. */
+static int
+run_end(struct pl_secret_run *r, int status, char **out, struct pl_err *e)
+{
+	const char *name = r->argv[0];
+	int rc = -1;
+
+	if (WIFSIGNALED(status))
+		pl_errf(e, EX_UNAVAILABLE, "%s: killed by signal %d", name, WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
-		pl_errf(e, EX_UNAVAILABLE, "%s: exit status %d", argv[0], WEXITSTATUS(status));
-	else if (strlen(b.p) != b.len)
-		pl_errf(e, EX_UNAVAILABLE, "%s: printed a NUL byte", argv[0]);
+		pl_errf(e, EX_UNAVAILABLE, "%s: exit status %d", name, WEXITSTATUS(status));
+	else if (strlen(r->b.p) != r->b.len)
+		pl_errf(e, EX_UNAVAILABLE, "%s: printed a NUL byte", name);
 	else
-		rc = 0;
-	if (rc == 0) {
-		if (b.len > 0 && b.p[b.len - 1] == '\n') {
-			b.p[--b.len] = '\0';
-			if (b.len > 0 && b.p[b.len - 1] == '\r')
-				b.p[--b.len] = '\0';
+		rc = 1;
+	if (rc == 1) {
+		struct buf *b = &r->b;
+
+		if (b->len > 0 && b->p[b->len - 1] == '\n') {
+			b->p[--b->len] = '\0';
+			if (b->len > 0 && b->p[b->len - 1] == '\r')
+				b->p[--b->len] = '\0';
 		}
-		if (b.len == 0)
-			rc = pl_errf(e, EX_UNAVAILABLE, "%s: printed nothing", argv[0]);
+		if (b->len == 0)
+			rc = pl_errf(e, EX_UNAVAILABLE, "%s: printed nothing", name);
+		else
+			*out = buf_steal(b);
 	}
-	pl_free_words(argv);
-	if (rc < 0) {
-		clear_buf(&b);
+	run_free(r);
+	return rc;
+}
+
+/* Kills and reaps the command, frees r: -1. */
+static int
+run_kill(struct pl_secret_run *r)
+{
+	if (waitpid(r->pid, NULL, WNOHANG) == 0) {
+		kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	run_free(r);
+	return -1;
+}
+
+int
+pl_secret_step(struct pl_secret_run *r, char **out, struct pl_err *e)
+{
+	char chunk[4096];
+	int status = 0;
+	pid_t w;
+
+	*out = NULL;
+	while (r->fd >= 0) {
+		ssize_t n = read(r->fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0) {
+			pl_errf(e, EX_OSERR, "%s: reading its output: %s", r->argv[0],
+			    strerror(errno));
+			return run_kill(r);
+		}
+		if (n == 0) {
+			close(r->fd);
+			r->fd = -1;
+			break;
+		}
+		if (r->b.len + (size_t)n > PL_SECRET_MAX) {
+			explicit_bzero(chunk, sizeof chunk);
+			pl_errf(e, EX_UNAVAILABLE, "%s: printed more than %d bytes, killed",
+			    r->argv[0], PL_SECRET_MAX);
+			return run_kill(r);
+		}
+		buf_add(&r->b, chunk, (size_t)n);
+		explicit_bzero(chunk, (size_t)n);
+	}
+	/* all printed: done once it has exited */
+	while ((w = waitpid(r->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (w == 0)
+		return 0;
+	if (w < 0) {
+		pl_errf(e, EX_OSERR, "%s: %s", r->argv[0], strerror(errno));
+		run_free(r);
 		return -1;
 	}
-	*out = buf_steal(&b);
-	return 0;
+	return run_end(r, status, out, e);
+}
+
+void
+pl_secret_abort(struct pl_secret_run *r, int timeout_ms, struct pl_err *e)
+{
+	if (r == NULL)
+		return;
+	if (e)
+		pl_errf(e, EX_UNAVAILABLE, "%s: no answer within %d ms, killed", r->argv[0],
+		    timeout_ms);
+	run_kill(r);
+}
+
+int
+pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
+    struct pl_err *e)
+{
+	struct pl_secret_run *r;
+	long long deadline = now_ms() + timeout_ms;
+	int st;
+
+	*out = NULL;
+	if (pl_secret_start(cmd, &r, e) < 0)
+		return -1;
+	while ((st = pl_secret_step(r, out, e)) == 0) {
+		struct pollfd pfd = { .fd = pl_secret_fd(r), .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			pl_secret_abort(r, timeout_ms, e);
+			return -1;
+		}
+		/* after the end of its output, wait for its exit a little at a time */
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, pfd.fd >= 0 ?
+		    (left > 1000000 ? 1000000 : (int)left) : (left < 20 ? (int)left : 20)) < 0 &&
+		    errno != EINTR) {
+			pl_errf(e, EX_OSERR, "poll: %s", strerror(errno));
+			pl_secret_abort(r, timeout_ms, NULL);
+			return -1;
+		}
+	}
+	return st > 0 ? 0 : -1;
 }
 
 int

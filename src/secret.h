@@ -34,6 +34,24 @@ int pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
 /* The same with a 30 second timeout. */
 int pl_run_secret_command(const char *cmd, char **out, struct pl_err *e);
 
+/* ---- The same without waiting, for an event loop (the daemon) ----
+ *
+ *   pl_secret_start(cmd, &r, e)     spawns it
+ *   then, whenever pl_secret_fd(r) is readable (or, when it is -1, the
+ *   command has printed all and has yet to exit: a little later),
+ *   pl_secret_step(r, &out, e)      0: not done, wait again;
+ *                                   1: *out as above; -1: e says why
+ *   pl_secret_abort(r, ms, e)       at the deadline, or to give up
+ * After 1, -1 or pl_secret_abort, r is freed (its buffer cleared) and the
+ * command reaped. */
+struct pl_secret_run;
+int pl_secret_start(const char *cmd, struct pl_secret_run **r, struct pl_err *e);
+int pl_secret_fd(const struct pl_secret_run *r);
+int pl_secret_step(struct pl_secret_run *r, char **out, struct pl_err *e);
+/* Kills and reaps the command; e (may be NULL) gets "CMD: no answer
+ * within MS ms, killed".  r may be NULL. */
+void pl_secret_abort(struct pl_secret_run *r, int timeout_ms, struct pl_err *e);
+
 struct pl_account;
 /* The account's password (password_command) or XOAUTH2 token
  * (oauth2_token_command; *is_oauth set to 1): *secret to clear and free.

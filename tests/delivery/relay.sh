@@ -12,7 +12,8 @@ P1=$(free_port)
 # nothing listens: a relay is reached at its own address, never its MX.
 start_dns --host-record=relay.test,127.0.0.20 --host-record=sub.test,127.0.0.21 \
 	--host-record=bad.test,127.0.0.22 --host-record=clear.test,127.0.0.23 \
-	--mx-host=relay.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.29
+	--mx-host=relay.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.29 \
+	--mx-host=direct.test,mx.direct.test,10 --host-record=mx.direct.test,127.0.0.24
 make_ca_cert relay relay.test
 make_ca_cert sub sub.test
 make_cert bad bad.test
@@ -22,6 +23,7 @@ start_smtpd relay 127.0.0.20:$P1 --tls-cert "$C/relay.crt" --tls-key "$C/relay.k
 start_smtpd sub 127.0.0.21:$P1 --tls-cert "$C/sub.crt" --tls-key "$C/sub.key" $AUTH --auth-mechs LOGIN
 start_smtpd bad 127.0.0.22:$P1 --tls-cert "$C/bad.crt" --tls-key "$C/bad.key" --smtps $AUTH
 start_smtpd clear 127.0.0.23:$P1
+start_smtpd direct 127.0.0.24
 printf 's3cret\n' >"$T/pw"
 
 # relay_config URL [ACCOUNT LINES] - the account sends through URL.
@@ -142,3 +144,24 @@ expect_eq "no starttls: deferred" "$(field f@example.test State)" deferred
 expect_match "no starttls: the reason" "$(field f@example.test Reply)" 'does not offer STARTTLS'
 expect_eq "no starttls: nothing received" "$(received_count clear)" 0
 check "no starttls: no AUTH, no MAIL" sh -c "! grep -Eq '> (AUTH|MAIL)' '$(smtpd_log clear)'"
+
+# --- a slow password command holds its own connection, not the daemon: while
+# it runs (4 s, as a passphrase prompt would), a message queued meanwhile by
+# another account goes out directly; the daemon did not wait for the command.
+printf 'tok3n\n' >"$T/pw2"	# the relay's password since the XOAUTH2 part
+relay_config "smtps://relay.test:$P1" "password_command = sh -c 'touch $T/started; sleep 4; touch $T/finished; cat $T/pw2'
+
+[account d]
+address = d@example.org"
+send s@example.test
+timeout 40 "$PALOMA" daemon --once >"$T/slow.out" 2>&1 &
+dpid=$!
+wait_for "[ -e '$T/started' ]" 10
+printf 'From: d@example.org\nTo: z@direct.test\nSubject: direct\n\nbody\n' | "$PALOMA" send -t
+wait_for '[ "$(received_count direct)" = 1 ]' 3
+got=$(received_count direct)
+expect_eq "slow password: a message queued meanwhile went out before the command ended" \
+	"$got $([ -e "$T/finished" ] && echo finished || echo running)" "1 running"
+wait $dpid
+expect_eq "slow password: the daemon exits 0" "$?" 0
+expect_eq "slow password: then the relayed message delivered" "$(field s@example.test State)" delivered
