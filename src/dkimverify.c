@@ -86,15 +86,6 @@ pl_dkimv_free(struct pl_dkimv *v)
 	free(v);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct key *
 key_find(struct pl_dkimv *v, const char *name)
 {
@@ -155,12 +146,12 @@ key_lookup(void *arg, const char *sel, const char *dom, char *rec, size_t reclen
 			return -1;
 		}
 		if (v->asked >= PL_DKIMV_LOOKUPS ||
-		    (v->asked > 0 && mono_ms() - v->first_ms >= PL_DKIMV_TIMEOUT_MS)) {
+		    (v->asked > 0 && pl_mono_ms() - v->first_ms >= PL_DKIMV_TIMEOUT_MS)) {
 			snprintf(why, whylen, "not looked up: too many signatures");
 			return -1;
 		}
 		if (v->asked++ == 0)
-			v->first_ms = mono_ms();
+			v->first_ms = pl_mono_ms();
 		rc = v->dns(v->arg, 16, name, &ans, &n);
 		if (rc < 0) {
 			snprintf(v->failed, sizeof v->failed, "key lookup failed%s%s",

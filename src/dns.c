@@ -105,15 +105,6 @@ struct query {
 	int sent;		/* by ares_send: the answer is ours to judge */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 list_add(struct list *l, struct lookup *lk)
 {
@@ -1002,7 +993,7 @@ pl_dns_process(struct pl_dns *d, const struct pollfd *fds, int n)
 	}
 	/* retries and c-ares' own timeouts */
 	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	now = mono_ms();
+	now = pl_mono_ms();
 	while (d->active.head && d->active.head->deadline <= now) {
 		d->active.head->expired = 1;
 		finish(d->active.head);
@@ -1039,7 +1030,7 @@ pl_dns_timeout_ms(struct pl_dns *d, int max_ms)
 			t = (int)ms;
 	}
 	if (d->active.head) {
-		int64_t left = d->active.head->deadline - mono_ms();
+		int64_t left = d->active.head->deadline - pl_mono_ms();
 
 		if (left < 0)
 			left = 0;
@@ -1080,7 +1071,7 @@ pl_dns_route_flags(struct pl_dns *d, const char *domain, int flags, pl_route_cb 
 	lk->d = d;
 	lk->cb = cb;
 	lk->arg = arg;
-	lk->deadline = mono_ms() + d->timeout_ms;
+	lk->deadline = pl_mono_ms() + d->timeout_ms;
 	lk->dane = d->dane && !(flags & PL_DNS_NO_DANE);
 	d->npending++;
 	lit = pl_dns_literal(domain, &ss, &len);

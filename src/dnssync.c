@@ -78,15 +78,6 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	}
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 add(char ***ans, size_t *n, const char *s, size_t len)
 {
@@ -203,7 +194,7 @@ pl_dnssync_query(void *arg, int type, const char *name, char ***ans, size_t *n)
 {
 	struct pl_dnssync *r = arg;
 	struct answer a = { 0 };
-	int64_t deadline = mono_ms() + r->timeout_ms;
+	int64_t deadline = pl_mono_ms() + r->timeout_ms;
 	const char *why;
 	int rc;
 
@@ -220,7 +211,7 @@ pl_dnssync_query(void *arg, int type, const char *name, char ***ans, size_t *n)
 		struct pollfd fds[ARES_GETSOCK_MAXNUM];
 		struct timeval maxtv, tv, *tvp;
 		int bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM), nf = 0, wait;
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - pl_mono_ms();
 
 		if (left <= 0) {
 			ares_cancel(r->ch);	/* calls on_answer with ARES_ECANCELLED */

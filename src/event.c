@@ -35,15 +35,6 @@ struct pl_loop {
 	size_t cappfd;
 };
 
-int64_t
-pl_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct pl_loop *
 pl_loop_new(void)
 {

@@ -36,7 +36,6 @@ void pl_loop_set_poller(struct pl_loop *l, pl_prepare_cb prep, pl_dispatch_cb di
  * callbacks that are due.  Returns -1 only on a poll error other than EINTR. */
 int pl_loop_once(struct pl_loop *l, int max_ms);
 
-/* Monotonic milliseconds. */
-int64_t pl_mono_ms(void);
+/* Timers count in pl_mono_ms() (util.h). */
 
 #endif

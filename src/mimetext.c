@@ -394,15 +394,6 @@ pl_text_flowed(struct buf *out, const char *s, size_t n, int delsp, int width)
 
 /* HTML. */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs argv with html on its stdin (a socket, so that a dumper that quits
  * early gives EPIPE, never SIGPIPE) and its stdout into out.  0 on a clean
  * exit; -1 with why filled otherwise. */
@@ -412,7 +403,7 @@ run_dumper(char **argv, const char *html, size_t n, struct buf *out, char *why, 
 	posix_spawn_file_actions_t fa;
 	int sv[2], pfd[2], st, status = 0, done = 0;
 	size_t written = 0;
-	int64_t deadline = now_ms() + PL_HTML_TIMEOUT_MS;
+	int64_t deadline = pl_mono_ms() + PL_HTML_TIMEOUT_MS;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -446,7 +437,7 @@ run_dumper(char **argv, const char *html, size_t n, struct buf *out, char *why, 
 		shutdown(sv[0], SHUT_WR);
 	while (!done) {
 		struct pollfd pf[2];
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - pl_mono_ms();
 		int np = 0, r;
 
 		if (left <= 0) {

@@ -165,15 +165,6 @@ timeout_ms(mailstream_low *low)
 	return (int)(low && low->timeout ? low->timeout : PL_STREAM_TIMEOUT) * 1000;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Enters a phase (a no-op when already in it) that may last ms before
  * counting its bytes. */
 static void
@@ -184,7 +175,7 @@ pace_enter(struct sdata *d, unsigned phase, int ms)
 	if (p->phase == phase)
 		return;
 	p->phase = phase;
-	p->start = now_ms();
+	p->start = pl_mono_ms();
 	p->allowed = ms;
 	p->deadline = p->start + ms;
 	p->bytes = 0;
@@ -207,7 +198,7 @@ static int
 too_slow(struct sdata *d)
 {
 	struct pace *p = &d->pace;
-	long long s = (long long)((now_ms() - p->start + 500) / 1000);
+	long long s = (long long)((pl_mono_ms() - p->start + 500) / 1000);
 
 	if (p->phase == PACE_HANDSHAKE)
 		snprintf(d->err, sizeof d->err, "not done within %lld s", s);
@@ -229,7 +220,7 @@ wait_fd(struct sdata *d, int events, int ms)
 		{ .fd = d->fd, .events = (short)events },
 		{ .fd = mailstream_cancel_get_fd(d->cancel), .events = POLLIN },
 	};
-	int64_t left = d->pace.deadline - now_ms();
+	int64_t left = d->pace.deadline - pl_mono_ms();
 	int r, wait = ms;
 
 	if (d->pace.phase != PACE_NONE) {

@@ -96,15 +96,6 @@ open_quote:
 	return pl_errf(e, EX_CONFIG, "command has a quote that is not closed");
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 clear_buf(struct buf *b)
 {
@@ -283,7 +274,7 @@ pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
     struct pl_err *e)
 {
 	struct pl_secret_run *r;
-	long long deadline = now_ms() + timeout_ms;
+	int64_t deadline = pl_mono_ms() + timeout_ms;
 	int st;
 
 	*out = NULL;
@@ -291,7 +282,7 @@ pl_run_secret_command_timeout(const char *cmd, int timeout_ms, char **out,
 		return -1;
 	while ((st = pl_secret_step(r, out, e)) == 0) {
 		struct pollfd pfd = { .fd = pl_secret_fd(r), .events = POLLIN };
-		long long left = deadline - now_ms();
+		int64_t left = deadline - pl_mono_ms();
 
 		if (left <= 0) {
 			pl_secret_abort(r, timeout_ms, e);

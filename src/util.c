@@ -472,3 +472,12 @@ pl_taglist_get(const char *rec, const char *tag, int icase)
 	}
 	return NULL;
 }
+
+int64_t
+pl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

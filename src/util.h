@@ -48,6 +48,9 @@ int pl_has_8bit(const char *s, size_t n);
 /* Trims ASCII white space at both ends, in place; returns s. */
 char *trim(char *s);
 
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and deadlines. */
+int64_t pl_mono_ms(void);
+
 /* Parses "90", "90s", "5m", "4h", "5d", "1w" into seconds. 0 on success. */
 int parse_duration(const char *s, long *out);
 /* Parses "35M", "512K", "1G", "1000" into bytes. 0 on success. */

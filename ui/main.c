@@ -398,23 +398,14 @@ common_action(struct ui *u, enum ui_action a, int ch)
 	}
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 loop(struct ui *u)
 {
-	long next_poll = now_ms() + u->poll_ms;
+	int64_t next_poll = pl_mono_ms() + u->poll_ms;
 
 	u->db_stamp = pl_db_stamp(u->cfg->maildir);
 	while (!u->quit && u->top && !got_signal) {
-		long t = next_poll - now_ms();
+		int64_t t = next_poll - pl_mono_ms();
 		enum ui_action a;
 		int ch;
 
@@ -427,11 +418,11 @@ loop(struct ui *u)
 		timeout((int)t);
 		ch = getch();
 		sync_check(u);
-		if (now_ms() >= next_poll) {
+		if (pl_mono_ms() >= next_poll) {
 			unsigned long long s = pl_db_stamp(u->cfg->maildir);
 			if (s != u->db_stamp)
 				ui_db_changed(u);	/* new mail, or another program's tags */
-			next_poll = now_ms() + u->poll_ms;
+			next_poll = pl_mono_ms() + u->poll_ms;
 		}
 		if (ch == ERR)
 			continue;

@@ -23,11 +23,11 @@ struct peer {
 	pid_t pid;
 };
 
-/* A stream whose server sends the NULL-terminated pieces, then waits for
- * the stream to close.  Its timeout is 1 s: mailimap_free sends LOGOUT and
- * waits for an answer that never comes. */
+/* A stream whose server is a child running fn(its socket, arg).  The
+ * stream's timeout is 1 s: mailimap_free sends LOGOUT and waits for an
+ * answer that never comes. */
 static struct peer
-serve(const char *const *pieces)
+serve_fn(void (*fn)(int, const void *), const void *arg)
 {
 	struct peer p = { NULL, -1 };
 	int sv[2];
@@ -36,21 +36,36 @@ serve(const char *const *pieces)
 		return p;
 	p.pid = fork();
 	if (p.pid == 0) {
-		char c[256];
-
 		close(sv[0]);
-		for (; *pieces; pieces++) {
-			if (write(sv[1], *pieces, strlen(*pieces)) < 0)
-				_exit(1);
-			usleep(20000);
-		}
-		while (read(sv[1], c, sizeof c) > 0)
-			;
+		fn(sv[1], arg);
 		_exit(0);
 	}
 	close(sv[1]);
 	p.s = pl_stream_plain(sv[0], 1);
 	return p;
+}
+
+/* Sends the NULL-terminated pieces a little apart, then waits for the
+ * stream to close. */
+static void
+pieces_fn(int fd, const void *arg)
+{
+	const char *const *pieces = arg;
+	char c[256];
+
+	for (; *pieces; pieces++) {
+		if (write(fd, *pieces, strlen(*pieces)) < 0)
+			_exit(1);
+		usleep(20000);
+	}
+	while (read(fd, c, sizeof c) > 0)
+		;
+}
+
+static struct peer
+serve(const char *const *pieces)
+{
+	return serve_fn(pieces_fn, pieces);
 }
 
 static void
@@ -268,27 +283,6 @@ test_greeting_session(MMAPString *line)
 	done(&p);
 }
 
-/* A child plays the server with fn on its end of a socketpair; the stream
- * has a timeout of 1 s too. */
-static struct peer
-serve_fn(void (*fn)(int))
-{
-	struct peer p = { NULL, -1 };
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		return p;
-	p.pid = fork();
-	if (p.pid == 0) {
-		close(sv[0]);
-		fn(sv[1]);
-		_exit(0);
-	}
-	close(sv[1]);
-	p.s = pl_stream_plain(sv[0], 1);
-	return p;
-}
-
 static double
 now(void)
 {
@@ -300,10 +294,11 @@ now(void)
 
 /* "* OK " a byte every 0.2 s, for 10 s, then the end of the line. */
 static void
-trickle(int fd)
+trickle(int fd, const void *arg)
 {
 	static const char head[] = "* OK ";
 
+	(void)arg;
 	for (int i = 0; i < 50; i++) {
 		if (write(fd, i < 5 ? head + i : "x", 1) < 0)
 			_exit(0);
@@ -316,10 +311,11 @@ trickle(int fd)
 
 /* 128 KiB in lines of 64 bytes, 8 KiB every 0.1 s: 80 KiB/s, 1.6 s. */
 static void
-steady(int fd)
+steady(int fd, const void *arg)
 {
 	char line[64];
 
+	(void)arg;
 	memset(line, 'y', sizeof line - 2);
 	memcpy(line + sizeof line - 2, "\r\n", 2);
 	for (int i = 0; i < 16; i++) {
@@ -334,10 +330,11 @@ steady(int fd)
 /* IDLE: "+ idling", then silence for 1.5 s, then news; after the next
  * command (DONE), its reply. */
 static void
-idle(int fd)
+idle(int fd, const void *arg)
 {
 	char c[64];
 
+	(void)arg;
 	if (write(fd, "+ idling\r\n", 10) < 0)
 		_exit(0);
 	usleep(1500000);
@@ -353,7 +350,7 @@ idle(int fd)
 static void
 test_pace(MMAPString *line)
 {
-	struct peer p = serve_fn(trickle);
+	struct peer p = serve_fn(trickle, NULL);
 	struct pollfd pfd;
 	double t = now();
 	int n;
@@ -368,7 +365,7 @@ test_pace(MMAPString *line)
 	kill(p.pid, SIGTERM);
 	done(&p);
 
-	p = serve_fn(steady);
+	p = serve_fn(steady, NULL);
 	t = now();
 	command(p.s);
 	n = lines(p.s, line, 2048);
@@ -377,7 +374,7 @@ test_pace(MMAPString *line)
 	kill(p.pid, SIGTERM);
 	done(&p);
 
-	p = serve_fn(idle);
+	p = serve_fn(idle, NULL);
 	command(p.s);
 	OK(mailstream_read_line(p.s, line) != NULL && !strncmp(line->str, "+ idling", 8),
 	    "IDLE: the continuation");
