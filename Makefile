@@ -99,7 +99,7 @@ CLIENT_LIBS = $(CURSES_LIBS) $(GMIME_LIBS) $(NOTMUCH_LIBS)
 HELPERS = paloma-daemon paloma-index paloma-sync paloma-ui paloma-dkim paloma-doctor \
   paloma-mtasts
 # The queue daemon's own objects (besides CORE and NET).
-DAEMON = daemon scheduler conn event bounce syncer
+DAEMON = daemon scheduler tlspolicy conn event bounce syncer
 DAEMON_O = $(DAEMON:%=$(B)/src/%.o)
 # The same without main(), for unit tests.
 DAEMON_LIB_O = $(filter-out $(B)/src/daemon.o,$(DAEMON_O))

@@ -1,6 +1,8 @@
 /* scheduler.c — what to deliver now, over which connection, and what the
- * outcome does to each recipient.  See scheduler.h. */
+ * outcome does to each recipient.  See scheduler.h; the TLS policy toward
+ * each MX (DANE, MTA-STS) is in tlspolicy.c. */
 #include "scheduler.h"
+#include "sched_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +16,6 @@
 
 #include "addr.h"
 #include "conn.h"
-#include "ctl.h"
 #include "dns.h"
 #include "log.h"
 #include "mtasts.h"
@@ -25,148 +26,13 @@
 #include "smtp.h"
 #include "tls.h"
 
-#define NBUCKETS 4096
 #define RESCAN_MS 60000
 #define HISTORY_MAX 100
 #define DONE_KEEP (7 * 86400)
-/* MTA-STS: paloma-mtasts runs before a domain's first delivery of the
- * daemon's life and again when it last ran more than STS_RECHECK_MS ago;
- * the domain's mail waits for it at most STS_WAIT_MS, then it is killed
- * and the cached policy (if any) is used. */
-#define STS_RECHECK_MS (3600 * 1000)
-#define STS_WAIT_MS 60000
-#define STS_POLL_MS 50
-
-/* A queue entry in memory. */
-struct qent {
-	struct pl_envelope env;
-	char *busy;		/* per recipient: in flight */
-	int inflight;		/* jobs in flight */
-	int64_t next_due;	/* earliest next attempt of a waiting recipient */
-	int dirty;		/* the last save failed: save again */
-	int64_t retry_at;	/* when a failed save or report is tried again */
-	int seen;		/* found by the current scan */
-	struct qent *hnext;
-};
-
-struct dom;
-
-/* Where a domain's mail goes: its MX hosts, the account's relay
- * (transport = relay), or the account's fallback_relay when direct
- * delivery cannot work. */
-enum route_kind { ROUTE_DIRECT, ROUTE_RELAY, ROUTE_FALLBACK };
-
-/* One message's recipients for one domain (for a relay: every recipient). */
-struct sjob {
-	struct pl_job job;
-	struct qent *q;
-	size_t *idx;		/* recipient indexes in q->env */
-	struct pl_outcome *out;
-	char **remote;		/* per recipient: "mx [ip]" it was tried at */
-	char **tls;
-	const char **pol;	/* per recipient: the tls_policy= of that attempt */
-	struct dom *d;
-	char *via_why;		/* ROUTE_FALLBACK: why direct delivery was given up */
-	struct sjob *next;
-};
-
-/* The TLS policy toward one MX (doc/paloma-daemon.1, "TLS policy"). */
-enum tpol {
-	POL_OPPORTUNISTIC,	/* STARTTLS when offered, anything goes */
-	POL_DANE,		/* usable TLSA records: TLS required, authenticated by them */
-	POL_DANE_ENCRYPT,	/* authenticated but unusable TLSA records: TLS required */
-	POL_STS,		/* MTA-STS enforce: TLS required, PKIX for the MX name */
-	POL_STS_TESTING,	/* MTA-STS testing: opportunistic, failures logged */
-};
-
-struct target {
-	char *mx;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int dead;		/* failed in this round */
-	int no_tls;		/* the TLS handshake failed: try in clear */
-	enum tpol pol;
-	size_t mxi;		/* its host in d->route */
-};
-
-struct dom {
-	struct pl_sched *s;
-	char *domain;
-	struct sjob *pending, **ptail;
-	int npending;
-	int nconn;
-	int resolving;
-	int resolved;
-	struct target *t;
-	size_t nt;
-	struct pl_outcome last_fail;
-	int has_fail;
-	struct buf tried;	/* "mx [ip]: why; ..." of the addresses given up on */
-	int ntried;
-	struct pl_outcome last_dead;	/* why the address last given up on failed */
-	char *last_remote;	/* and which it was */
-	int nfallback;		/* addresses given up on that call for the fallback
-				 * relay: refused or timed out at connect, or
-				 * refused the sender's reputation */
-	int nconnect;		/* of those, at connect */
-	/* ROUTE_RELAY, ROUTE_FALLBACK: domain is the relay's host name */
-	enum route_kind kind;
-	char *account;		/* whose relay */
-	int port, implicit_tls;
-	char *auth_user, *secret_cmd;	/* no AUTH when auth_user is NULL */
-	int xoauth2;
-	void *tls_ctx;		/* verifying, with the account's ca_file */
-	char *tls_error;	/* when tls_ctx could not be made */
-	struct pl_route *route;	/* ROUTE_DIRECT: the MX hosts, with their TLSA records */
-	const char *last_pol;	/* the policy toward last_remote */
-	/* MTA-STS: paloma-mtasts running for this domain (the route waits) */
-	int sts_waiting;
-	pid_t sts_pid;
-	int64_t sts_start;
-	struct pl_timer *sts_timer;
-	struct pl_mtasts_policy sts;	/* the policy in force, mode NONE if none */
-	struct dom *next;
-};
-
-/* When paloma-mtasts last ran for a domain. */
-struct sts_seen {
-	char *domain;
-	int64_t at;		/* monotonic ms */
-	struct sts_seen *next;
-};
-
-struct sconn {
-	struct pl_sched *s;
-	struct pl_conn *c;
-	struct dom *d;
-	size_t ti;
-	struct sconn *next;
-};
-
-struct pl_sched {
-	struct pl_loop *loop;
-	const struct pl_config *cfg;
-	struct pl_dns *dns;
-	void *tls_ctx;
-	struct qent *h[NBUCKETS];
-	size_t nq;
-	struct dom *doms;
-	struct sconn *conns;
-	int nconn;
-	int njobs;
-	int stopping;
-	int entries_unsynced;	/* entries retired since queue/entries/ was synced */
-	int64_t last_scan;
-	char delivery_log[4200];
-	char daemon_log[4200];
-	struct sts_seen *sts_seen;
-};
 
 static const struct pl_conn_ops conn_ops;
 static void sync_retired(struct pl_sched *s);
 static void settle(struct pl_sched *s, struct qent *q);
-static void dom_maybe_free(struct dom *d);
-static void dom_start(struct dom *d);
 static void dom_free(struct dom *d);
 static int reroute_blocklisted(struct pl_sched *s, struct sjob *j);
 static void dom_fallback_pending(struct dom *d, const char *why);
@@ -484,8 +350,8 @@ pl_sched_wait_ms(struct pl_sched *s)
 
 /* --- outcomes ----------------------------------------------------------- */
 
-static void
-set_str(char **dst, const char *v)
+void
+sched_set_str(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = v ? xstrdup(v) : NULL;
@@ -546,10 +412,10 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 
 	r->attempts++;
 	r->last_attempt = now;
-	set_str(&r->status, o->status);
-	set_str(&r->reply, o->reply);
-	set_str(&r->remote, j->remote[k]);
-	set_str(&r->tls_policy, j->remote[k] && j->pol ? j->pol[k] : NULL);
+	sched_set_str(&r->status, o->status);
+	sched_set_str(&r->reply, o->reply);
+	sched_set_str(&r->remote, j->remote[k]);
+	sched_set_str(&r->tls_policy, j->remote[k] && j->pol ? j->pol[k] : NULL);
 	if (o->result == PL_RESULT_OK) {
 		r->state = PL_RCPT_DELIVERED;
 		result = "delivered";
@@ -563,8 +429,8 @@ apply(struct pl_sched *s, struct sjob *j, size_t k)
 			fmt_duration(s->cfg->max_lifetime, d, sizeof d);
 			snprintf(reason, sizeof reason, "gave up after %s of temporary failures; "
 			    "the last one: %s", d, o->reply);
-			set_str(&r->reply, reason);
-			set_str(&r->status, "4.4.7");
+			sched_set_str(&r->reply, reason);
+			sched_set_str(&r->status, "4.4.7");
 			r->state = PL_RCPT_FAILED;
 			result = "expired";
 		} else {
@@ -804,8 +670,8 @@ find_dom(struct pl_sched *s, const char *domain)
 
 /* Fails every job waiting for d with o; remote, when set, is where o came
  * from ("mx [ip]"). */
-static void
-dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
+void
+sched_dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
 {
 	while (d->pending) {
 		struct sjob *j = d->pending;
@@ -821,8 +687,8 @@ dom_fail_pending(struct dom *d, const struct pl_outcome *o, const char *remote)
 	d->ptail = &d->pending;
 }
 
-static void
-dom_maybe_free(struct dom *d)
+void
+sched_dom_maybe_free(struct dom *d)
 {
 	struct pl_sched *s = d->s;
 
@@ -862,226 +728,6 @@ dom_free(struct dom *d)
 	free(d);
 }
 
-/* --- TLS policy: DANE (RFC 7672), MTA-STS (RFC 8461) ----------------------- */
-
-/* The tls_policy= of a delivery log line: what protected the attempt. */
-static const char *
-pol_name(const struct dom *d, enum tpol pol, int tls)
-{
-	if (!tls)
-		return "none";
-	if (d->kind != ROUTE_DIRECT)
-		return "verified";	/* a relay's certificate always is */
-	return pol == POL_DANE ? "dane" : pol == POL_STS ? "mta-sts" :
-	    pol == POL_DANE_ENCRYPT ? "encrypt" : "opportunistic";
-}
-
-/* 1 when the policy never lets mail go to that MX in clear. */
-static int
-pol_required(enum tpol pol)
-{
-	return pol == POL_DANE || pol == POL_DANE_ENCRYPT || pol == POL_STS;
-}
-
-static struct sts_seen *
-sts_find(struct pl_sched *s, const char *domain)
-{
-	for (struct sts_seen *n = s->sts_seen; n; n = n->next)
-		if (ascii_casecmp(n->domain, domain) == 0)
-			return n;
-	return NULL;
-}
-
-/* Starts paloma-mtasts [-c CONFIG] DOMAIN (stdin and stdout /dev/null, its
- * one line of stderr into daemon.log); its pid, or 0. */
-static pid_t
-sts_spawn(struct pl_sched *s, const char *domain)
-{
-	const char *args[] = { domain, NULL };
-	int err;
-	pid_t pid = pl_spawn_helper("paloma-mtasts",
-	    s->cfg->path && access(s->cfg->path, F_OK) == 0 ? s->cfg->path : NULL, args,
-	    s->daemon_log, &err);
-
-	if (pid == 0)
-		pl_log("%s: cannot run paloma-mtasts to refresh its MTA-STS policy: %s", domain,
-		    strerror(err));
-	return pid;
-}
-
-static void dom_routed(struct dom *d);
-static void dom_resolve(struct pl_sched *s, struct dom *d);
-
-/* Polls the child: the daemon's SIGCHLD belongs to the syncer, and a
- * refresh happens once an hour per domain at most. */
-static void
-sts_poll(void *arg)
-{
-	struct dom *d = arg;
-	int st = 0;
-	pid_t r;
-
-	d->sts_timer = NULL;
-	r = waitpid(d->sts_pid, &st, WNOHANG);
-	if (r == 0 && pl_mono_ms() - d->sts_start < STS_WAIT_MS) {
-		d->sts_timer = pl_timer_add(d->s->loop, STS_POLL_MS, sts_poll, d);
-		return;
-	}
-	if (r == 0) {
-		pl_log("%s: paloma-mtasts did not finish within %d s: killed; a cached MTA-STS "
-		    "policy, if any, stays in force", d->domain, STS_WAIT_MS / 1000);
-		kill(d->sts_pid, SIGKILL);
-		waitpid(d->sts_pid, &st, 0);
-	} else if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		pl_log("%s: the MTA-STS policy could not be refreshed (paloma-mtasts %s %d); a "
-		    "cached policy, if any, stays in force", d->domain,
-		    r > 0 && WIFEXITED(st) ? "exit status" : "signal",
-		    r > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : r > 0 ? WTERMSIG(st) : -1);
-	}
-	d->sts_pid = 0;
-	d->sts_waiting = 0;
-	if (d->route) {
-		dom_routed(d);
-	} else if (d->resolved) {
-		/* The DNS lookup failed meanwhile: its jobs have their outcome;
-		 * jobs added since need a lookup of their own. */
-		d->resolved = 0;
-		if (d->pending)
-			dom_resolve(d->s, d);
-		else
-			dom_maybe_free(d);
-	}
-}
-
-/* Refreshes the domain's MTA-STS policy in the background when it is due;
- * the route waits for it (sts_waiting). */
-static void
-sts_refresh(struct pl_sched *s, struct dom *d)
-{
-	struct sts_seen *n;
-
-	/* a literal has no policy; a name that is not one is refused by the
-	 * route lookup anyway, and a leading '-' would read as an option */
-	if (d->kind != ROUTE_DIRECT || !s->cfg->mta_sts || !pl_dns_valid_domain(d->domain) ||
-	    d->domain[0] == '-')
-		return;
-	n = sts_find(s, d->domain);
-	if (n && pl_mono_ms() - n->at < STS_RECHECK_MS)
-		return;
-	if (n == NULL) {
-		n = xcalloc(1, sizeof *n);
-		n->domain = xstrdup(d->domain);
-		n->next = s->sts_seen;
-		s->sts_seen = n;
-	}
-	n->at = pl_mono_ms();
-	d->sts_pid = sts_spawn(s, d->domain);
-	if (d->sts_pid <= 0) {
-		d->sts_pid = 0;
-		return;
-	}
-	d->sts_waiting = 1;
-	d->sts_start = pl_mono_ms();
-	d->sts_timer = pl_timer_add(s->loop, STS_POLL_MS, sts_poll, d);
-}
-
-/* An MX that must not be used (its TLSA lookup failed): counted as an
- * address given up on, with why. */
-static void
-dom_skip_mx(struct dom *d, const char *host, const char *why)
-{
-	struct pl_outcome o = { .result = PL_RESULT_TEMP };
-
-	snprintf(o.status, sizeof o.status, "4.7.5");
-	snprintf(o.reply, sizeof o.reply, "paloma: %s (RFC 7672 2.2: not used until it "
-	    "answers)", why);
-	snprintf(o.step, sizeof o.step, "dns");
-	if (d->ntried > 0)
-		buf_adds(&d->tried, "; ");
-	buf_printf(&d->tried, "%s: %s", host, o.reply);
-	pl_log("%s: MX %s skipped: %s", d->domain, host, why);
-	d->ntried++;
-	d->last_dead = o;
-	d->last_pol = "dane";
-	set_str(&d->last_remote, host);
-}
-
-static void
-add_targets(struct dom *d, size_t mxi, enum tpol pol)
-{
-	const struct pl_mx *m = &d->route->mx[mxi];
-
-	for (size_t a = 0; a < m->naddrs; a++) {
-		struct target *t;
-
-		d->t = xrealloc(d->t, (d->nt + 1) * sizeof *d->t);
-		t = &d->t[d->nt++];
-		memset(t, 0, sizeof *t);
-		t->mx = xstrdup(m->host);
-		memcpy(&t->ss, &m->addrs[a], m->addrlens[a]);
-		t->len = m->addrlens[a];
-		t->pol = pol;
-		t->mxi = mxi;
-	}
-}
-
-/* The route and (when asked) the MTA-STS policy are in: each MX gets its
- * TLS policy, those the policies rule out are dropped, and delivery
- * starts.  DANE wins over MTA-STS for an MX with usable TLSA records (RFC
- * 8461 2). */
-static void
-dom_routed(struct dom *d)
-{
-	struct pl_sched *s = d->s;
-	const struct pl_route *r = d->route;
-	struct buf unlisted = { 0 };
-	int sts = 0;
-
-	if (d->kind == ROUTE_DIRECT && s->cfg->mta_sts && !r->literal &&
-	    pl_mtasts_cache_load(d->domain, pl_now(), &d->sts) == 1)
-		sts = d->sts.mode;
-	for (size_t i = 0; i < r->nmx; i++) {
-		const struct pl_mx *m = &r->mx[i];
-		enum tpol pol = POL_OPPORTUNISTIC;
-
-		if (m->dane == PL_DANE_FAILED) {
-			dom_skip_mx(d, m->host, m->tlsa_why ? m->tlsa_why : "TLSA lookup failed");
-			continue;
-		}
-		if (m->dane == PL_DANE_USABLE) {
-			pol = POL_DANE;
-		} else if (sts == PL_MTASTS_ENFORCE || sts == PL_MTASTS_TESTING) {
-			if (!pl_mtasts_mx_ok(&d->sts, m->host)) {
-				buf_printf(&unlisted, "%s%s", unlisted.len ? ", " : "", m->host);
-				if (sts == PL_MTASTS_ENFORCE)
-					continue;
-				pl_log("%s: MTA-STS policy (testing) does not list MX %s; it would "
-				    "not be used under enforce", d->domain, m->host);
-			}
-			pol = sts == PL_MTASTS_ENFORCE ? POL_STS : POL_STS_TESTING;
-		} else if (m->dane == PL_DANE_UNUSABLE) {
-			pol = POL_DANE_ENCRYPT;
-		}
-		add_targets(d, i, pol);
-	}
-	if (d->nt == 0 && sts == PL_MTASTS_ENFORCE && unlisted.len) {
-		struct pl_outcome o = { .result = PL_RESULT_TEMP };
-
-		snprintf(o.status, sizeof o.status, "4.7.5");
-		snprintf(o.reply, sizeof o.reply, "paloma: the MTA-STS policy of %s lists none of "
-		    "its MX hosts: %s", d->domain, unlisted.p);
-		snprintf(o.step, sizeof o.step, "dns");
-		pl_log("%s: %s", d->domain, o.reply);
-		dom_fail_pending(d, &o, NULL);
-	} else if (unlisted.len && sts == PL_MTASTS_ENFORCE) {
-		pl_log("%s: MX hosts not in its MTA-STS policy, not used: %s", d->domain,
-		    unlisted.p);
-	}
-	buf_free(&unlisted);
-	dom_start(d);
-	dom_maybe_free(d);
-}
-
 static void
 on_route(void *arg, struct pl_route *r)
 {
@@ -1104,14 +750,14 @@ on_route(void *arg, struct pl_route *r)
 		}
 		snprintf(o.step, sizeof o.step, "dns");
 		pl_log("%s: %s", d->domain, o.reply);
-		dom_fail_pending(d, &o, NULL);
+		sched_dom_fail_pending(d, &o, NULL);
 		pl_route_free(r);
-		dom_maybe_free(d);
+		sched_dom_maybe_free(d);
 		return;
 	}
 	d->route = r;
 	if (!d->sts_waiting)
-		dom_routed(d);
+		sched_routed(d);
 }
 
 static void
@@ -1148,20 +794,20 @@ dom_unreachable(struct dom *d)
 	if (d->kind != ROUTE_DIRECT && d->ntried > 1) {
 		snprintf(o.reply, sizeof o.reply, "relay %s could not be used (%d addresses "
 		    "tried): %s", d->domain, d->ntried, d->tried.len ? d->tried.p : "");
-		dom_fail_pending(d, &o, NULL);
+		sched_dom_fail_pending(d, &o, NULL);
 	} else if (d->ntried != 1) {
 		snprintf(o.reply, sizeof o.reply, "no mail exchanger of %s could be reached "
 		    "(%d address%s tried)%s%s", d->domain, d->ntried, d->ntried == 1 ? "" : "es",
 		    d->tried.len ? ": " : "", d->tried.len ? d->tried.p : "");
-		dom_fail_pending(d, &o, NULL);
+		sched_dom_fail_pending(d, &o, NULL);
 	} else {
-		dom_fail_pending(d, &o, d->last_remote);
+		sched_dom_fail_pending(d, &o, d->last_remote);
 	}
 }
 
 /* Opens connections while there is work, targets left and room. */
-static void
-dom_start(struct dom *d)
+void
+sched_dom_start(struct dom *d)
 {
 	struct pl_sched *s = d->s;
 
@@ -1185,7 +831,7 @@ dom_start(struct dom *d)
 		set_port(&p.addr, s->cfg->smtp_port);
 		p.helo = s->cfg->helo_name;
 		p.tls = d->t[ti].no_tls ? PL_CONN_TLS_NONE :
-		    s->cfg->tls == PL_TLS_REQUIRED || pol_required(d->t[ti].pol) ?
+		    s->cfg->tls == PL_TLS_REQUIRED || sched_pol_required(d->t[ti].pol) ?
 		    PL_CONN_TLS_REQUIRED : PL_CONN_TLS_OPPORTUNISTIC;
 		p.tls_ctx = s->tls_ctx;
 		if (d->kind == ROUTE_DIRECT && (d->t[ti].pol == POL_DANE || d->t[ti].pol == POL_STS)) {
@@ -1203,7 +849,7 @@ dom_start(struct dom *d)
 				snprintf(o.reply, sizeof o.reply, "paloma: cannot set up TLS for "
 				    "relay %s: %s", d->domain, d->tls_error ? d->tls_error : "?");
 				if (d->nconn == 0)
-					dom_fail_pending(d, &o, NULL);
+					sched_dom_fail_pending(d, &o, NULL);
 				return;
 			}
 			p.mx = d->domain;
@@ -1264,7 +910,7 @@ op_rcpt_done(void *arg, struct pl_conn *c, struct pl_job *pj, size_t k,
 	const char *why;
 
 	j->out[k] = *o;
-	j->pol[k] = pol_name(sc->d, pol, pl_conn_tls(c) != NULL);
+	j->pol[k] = sched_pol_name(sc->d, pol, pl_conn_tls(c) != NULL);
 	if (pol == POL_STS_TESTING && o->result == PL_RESULT_OK && !pl_conn_tls_verified(c, &why))
 		pl_log("%s: <%s>: the MTA-STS policy of %s (testing) would have refused %s: %s",
 		    j->job.id, j->job.rcpt[k], sc->d->domain, pl_conn_remote(c), why);
@@ -1281,33 +927,6 @@ op_job_done(void *arg, struct pl_conn *c, struct pl_job *pj)
 
 	(void)c;
 	job_finish(sc->s, (struct sjob *)pj);
-}
-
-/* A connection refused by the TLS policy: the reason says which policy
- * asked for what (never retried in clear, never by another policy). */
-static const struct pl_outcome *
-policy_failure(const struct dom *d, size_t ti, const struct pl_outcome *fail,
-    struct pl_outcome *pf)
-{
-	const char *why = fail->reply, *host = d->t[ti].mx;
-	char what[600];
-
-	if (strncmp(why, "paloma: ", 8) == 0)
-		why += 8;
-	if (d->t[ti].pol == POL_DANE)
-		snprintf(what, sizeof what, "DANE: the TLSA records of _25._tcp.%s require TLS "
-		    "authenticated by them", host);
-	else if (d->t[ti].pol == POL_STS)
-		snprintf(what, sizeof what, "the MTA-STS policy of %s (enforce) requires TLS with a "
-		    "certificate valid for %s", d->domain, host);
-	else
-		snprintf(what, sizeof what, "DANE: _25._tcp.%s has TLSA records (none usable), "
-		    "so TLS is required", host);
-	*pf = *fail;
-	snprintf(pf->reply, sizeof pf->reply, "paloma: %s: %s", what, why);
-	if (pf->status[0] == '4' && strncmp(pf->status, "4.7.", 4) != 0)
-		snprintf(pf->status, sizeof pf->status, "4.7.5");
-	return pf;
 }
 
 static void
@@ -1327,15 +946,15 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 		}
 	d->nconn--;
 	s->nconn--;
-	if (fail && d->kind == ROUTE_DIRECT && pol_required(d->t[sc->ti].pol) &&
+	if (fail && d->kind == ROUTE_DIRECT && sched_pol_required(d->t[sc->ti].pol) &&
 	    strcmp(fail->step, "STARTTLS") == 0)
-		fail = policy_failure(d, sc->ti, fail, &pf);
+		fail = sched_policy_failure(d, sc->ti, fail, &pf);
 	if (fail) {
 		d->last_fail = *fail;
 		d->has_fail = 1;
 		if (!usable) {
 			if (tls_failed && d->kind == ROUTE_DIRECT && s->cfg->tls != PL_TLS_REQUIRED &&
-			    !pol_required(d->t[sc->ti].pol) && !d->t[sc->ti].no_tls) {
+			    !sched_pol_required(d->t[sc->ti].pol) && !d->t[sc->ti].no_tls) {
 				pl_log("%s: TLS handshake with %s failed; trying it again in clear",
 				    d->domain, pl_conn_remote(c));
 				d->t[sc->ti].no_tls = 1;
@@ -1362,19 +981,19 @@ op_closed(void *arg, struct pl_conn *c, const struct pl_outcome *fail, int usabl
 					d->nfallback++;
 				}
 				d->last_dead = *fail;
-				set_str(&d->last_remote, rem);
+				sched_set_str(&d->last_remote, rem);
 				d->last_pol = d->kind == ROUTE_DIRECT ?
-				    pol_name(d, d->t[sc->ti].pol, 1) : NULL;
+				    sched_pol_name(d, d->t[sc->ti].pol, 1) : NULL;
 			}
 		}
 	}
 	free(sc);
-	dom_start(d);
-	dom_maybe_free(d);
+	sched_dom_start(d);
+	sched_dom_maybe_free(d);
 	/* other domains may have been waiting for a free connection slot */
 	for (struct dom *o = s->doms; o; o = o->next)
 		if (o != d && o->pending && o->resolved)
-			dom_start(o);
+			sched_dom_start(o);
 }
 
 static const struct pl_conn_ops conn_ops = {
@@ -1441,8 +1060,8 @@ relay_dom(struct pl_sched *s, const struct pl_account *a, enum route_kind kind)
 }
 
 /* Looks the route up once: a relay host given as an address needs no DNS. */
-static void
-dom_resolve(struct pl_sched *s, struct dom *d)
+void
+sched_dom_resolve(struct pl_sched *s, struct dom *d)
 {
 	char lit[INET6_ADDRSTRLEN + 8];
 	struct in6_addr a6;
@@ -1451,7 +1070,7 @@ dom_resolve(struct pl_sched *s, struct dom *d)
 	if (d->resolved || d->resolving)
 		return;
 	d->resolving = 1;
-	sts_refresh(s, d);
+	sched_sts_refresh(s, d);
 	if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET, d->domain, &a4) == 1)
 		snprintf(lit, sizeof lit, "[%s]", d->domain);
 	else if (d->kind != ROUTE_DIRECT && inet_pton(AF_INET6, d->domain, &a6) == 1)
@@ -1470,7 +1089,7 @@ dom_add_job(struct pl_sched *s, struct dom *d, struct sjob *j)
 	*d->ptail = j;
 	d->ptail = &j->next;
 	d->npending++;
-	dom_resolve(s, d);
+	sched_dom_resolve(s, d);
 }
 
 static struct sjob *
@@ -1545,7 +1164,7 @@ to_fallback(struct pl_sched *s, const struct pl_account *a, struct sjob *j, cons
 		    fb->domain, why);
 	dom_add_job(s, fb, j);
 	if (fb->resolved)
-		dom_start(fb);
+		sched_dom_start(fb);
 }
 
 /* Every job waiting for direct domain d whose account has a fallback
@@ -1705,5 +1324,5 @@ pl_sched_run(struct pl_sched *s)
 	}
 	for (struct dom *d = s->doms; d; d = d->next)
 		if (d->pending && d->resolved)
-			dom_start(d);
+			sched_dom_start(d);
 }
