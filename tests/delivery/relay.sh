@@ -146,10 +146,10 @@ expect_eq "no starttls: nothing received" "$(received_count clear)" 0
 check "no starttls: no AUTH, no MAIL" sh -c "! grep -Eq '> (AUTH|MAIL)' '$(smtpd_log clear)'"
 
 # --- a slow password command holds its own connection, not the daemon: while
-# it runs (4 s, as a passphrase prompt would), a message queued meanwhile by
+# it runs (8 s, as a passphrase prompt would), a message queued meanwhile by
 # another account goes out directly; the daemon did not wait for the command.
 printf 'tok3n\n' >"$T/pw2"	# the relay's password since the XOAUTH2 part
-relay_config "smtps://relay.test:$P1" "password_command = sh -c 'touch $T/started; sleep 4; touch $T/finished; cat $T/pw2'
+relay_config "smtps://relay.test:$P1" "password_command = sh -c 'touch $T/started; sleep 8; touch $T/finished; cat $T/pw2'
 
 [account d]
 address = d@example.org"
@@ -158,7 +158,7 @@ timeout 40 "$PALOMA" daemon --once >"$T/slow.out" 2>&1 &
 dpid=$!
 wait_for "[ -e '$T/started' ]" 10
 printf 'From: d@example.org\nTo: z@direct.test\nSubject: direct\n\nbody\n' | "$PALOMA" send -t
-wait_for '[ "$(received_count direct)" = 1 ]' 3
+wait_for '[ "$(received_count direct)" = 1 ]' 6
 got=$(received_count direct)
 expect_eq "slow password: a message queued meanwhile went out before the command ended" \
 	"$got $([ -e "$T/finished" ] && echo finished || echo running)" "1 running"
