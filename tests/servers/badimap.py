@@ -26,6 +26,9 @@ PASS), uidl, list, retr.  FAULT:
   longline   one line of 64 MiB without an end, then a close
   trickle    the reply ("* OK still here", "+OK" and list lines) one byte
              every 0.5 s, so that no wait is long, for 100 s, then a close
+The mode "tls:trickle" offers STARTTLS (IMAP; STLS for POP3), accepts it,
+then sends the start of a TLS record announcing 16 kB one byte every 0.5 s
+for 100 s: a handshake that never ends, each wait short.
 The mode "big:N" is no fault: the second message is one of N MiB, with
 its true size announced (RFC822.SIZE, LIST), to show that a large honest
 message is not taken for a flood.  Nor is "slow:N": the second message is
@@ -123,6 +126,14 @@ class Base(socketserver.StreamRequestHandler):
             return False
         return self.bad(tag)
 
+    def tls_trickle(self):
+        """A TLS handshake record header (16 kB to come), then its bytes
+        one every 0.5 s."""
+        self.send(b"\x16\x03\x03\x40\x00")
+        for _ in range(200):
+            time.sleep(0.5)
+            self.send(b"\x02")
+
     def handle(self):
         self.stage, self.how = mode()
         self.n = 2 if self.stage else 1
@@ -163,7 +174,8 @@ class Imap(Base):
         if r is False:
             return
         if r is None:
-            self.send(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS] fake ready\r\n")
+            self.send(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS%s] fake ready\r\n" %
+                      (b" STARTTLS" if self.stage == "tls" else b""))
         while True:
             line = self.rfile.readline(65536)
             if not line:
@@ -182,7 +194,12 @@ class Imap(Base):
             if r is True:
                 continue
             if verb == b"CAPABILITY":
-                self.send(b"* CAPABILITY IMAP4rev1 UIDPLUS\r\n")
+                self.send(b"* CAPABILITY IMAP4rev1 UIDPLUS%s\r\n" %
+                          (b" STARTTLS" if self.stage == "tls" else b""))
+            elif verb == b"STARTTLS" and self.stage == "tls":
+                self.send(tag + b" OK begin TLS\r\n")
+                self.tls_trickle()
+                return
             elif verb == b"LIST":
                 self.send(b'* LIST (\\HasNoChildren) "/" INBOX\r\n')
             elif verb in (b"SELECT", b"EXAMINE"):
@@ -243,7 +260,12 @@ class Pop3(Base):
                     return
                 continue
             if verb == b"CAPA":
-                self.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
+                self.send(b"+OK\r\nUSER\r\nUIDL\r\n%s.\r\n" %
+                          (b"STLS\r\n" if self.stage == "tls" else b""))
+            elif verb == b"STLS" and self.stage == "tls":
+                self.send(b"+OK begin TLS\r\n")
+                self.tls_trickle()
+                return
             elif verb == b"STAT":
                 self.send(b"+OK %d %d\r\n" % (self.n, sum(map(len, self.msgs[:self.n]))))
             elif verb == b"UIDL":

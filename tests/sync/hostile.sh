@@ -134,6 +134,23 @@ expect_eq "a 40 MiB message: POP3 sync exits 0" \
 expect_eq "... stored by both" \
 	"$(find "$MAILDIR/i" "$MAILDIR/p" -type f -size +40000k | wc -l | tr -d ' ')" 2
 
+# A TLS handshake that never ends (STARTTLS accepted, then a record's bytes
+# one every 0.5 s) ends at the timeout too, before any password is sent.
+printf tls:trickle >"$T/mode"
+write_sync_config "$(account ti "imap://127.0.0.1:$IMAP_P" "timeout = 3s")" \
+	"$(account tp "pop3://127.0.0.1:$POP3_P" "timeout = 3s")"
+for a in ti tp; do
+	one $a tls-$a
+	read -r sec kb rc <"$T/tls-$a.time"
+	echo "# $a tls:trickle: exit $rc in $sec s: $(head -n 1 "$T/tls-$a.err")"
+	expect_match "$a: a trickled TLS handshake ends at its deadline, with why" \
+		"$rc $(cat "$T/tls-$a.err")" '^75 paloma sync: t[ip]: .*TLS handshake: not done within [34] s'
+	check "$a: ... after the timeout, not 100 s later (${sec} s)" test "${sec%.*}" -lt 30
+done
+expect_eq "... and no login went over those connections" "$(awk '
+	/ connect tls:trickle$/ { t = 1 } / closed$/ { t = 0 }
+	t && / > .*(LOGIN|USER|PASS)/ { n++ } END { print n + 0 }' "$T/bad.log")" 0
+
 # Nor is the deadline of an answer a cap on a slow honest link: a message of
 # 256 KiB at 32 KiB/s takes 8 s, more than the timeout of 3 s, and each of
 # its pieces comes well within it.
