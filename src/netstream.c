@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libetpan/mailstream_low.h>
@@ -190,7 +189,7 @@ pace_count(struct sdata *d, size_t n)
 	p->bytes += n;
 	if (p->phase != PACE_HANDSHAKE)
 		p->deadline = p->start + p->allowed +
-		    (int64_t)(p->bytes / (PL_STREAM_PACE / 1000));
+		    (int64_t)(p->bytes * 1000 / PL_STREAM_PACE);
 }
 
 /* The phase is past its deadline: why, into d->err. */
