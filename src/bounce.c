@@ -92,7 +92,10 @@ pl_bounce_write(const struct pl_config *c, const struct pl_envelope *env,
 	if (rc == 1)
 		pl_log("%s: the %s report was written before the daemon stopped: %s",
 		    env->id, action, path);
-	if (rc >= 0)
+	/* Indexed now, unless it was there already and a client has since
+	 * moved it to cur/: then it is indexed and maybe archived, and
+	 * indexing it again would put it back in the inbox. */
+	if (rc == 0 || (rc == 1 && strstr(path, "/cur/") == NULL))
 		index_later(c->maildir, path);
 	free(path);
 	free(orig);

@@ -80,9 +80,10 @@ check "the daemon itself does not link notmuch" sh -c "! ldd '$PALOMA_BUILD/libe
 
 # A daemon killed after writing the report, before saving that it did: on
 # disk, the report in the inbox and the entry with its recipient still
-# "failed".  The next daemon finds the report (even read since, in cur/)
-# and writes no second one.
-for f in "$inbox"/*; do mv "$f" "$T/Mail/me/INBOX/cur/${f##*/}:2,S"; done
+# "failed".  The next daemon finds the report (even read and archived since,
+# in cur/), writes no second one, and leaves its tags alone.
+NOTMUCH_CONFIG="$T/notmuch-config" notmuch tag -unread -inbox -- tag:bounce	# read, archived
+expect_eq "(read, the report moved to cur/)" "$(ls "$inbox" | wc -l | tr -d ' ') $(ls "$T/Mail/me/INBOX/cur" | grep -c ':2,S$')" "0 1"
 mv "$QUEUE/done/$id" "$QUEUE/entries/$id"
 sed -i 's/^State: bounced$/State: failed/' "$QUEUE/entries/$id/envelope"
 expect_eq "(the entry as a kill would leave it)" "$(grep -c '^State: failed$' "$QUEUE/entries/$id/envelope")" 1
@@ -92,6 +93,8 @@ expect_eq "... no second report" "$( (ls "$inbox"; ls "$T/Mail/me/INBOX/cur") | 
 expect_match "... and it says why" "$out" \
 	"$id: the failed report was written before the daemon stopped: .*/INBOX/cur/"
 expect_eq "... the entry retired again" "$(ls "$QUEUE/entries" | wc -l | tr -d ' ') $(ls "$QUEUE/done")" "0 $id"
+wait_for '[ "$(tags)" != "bounce " ]' 3	# paloma-index would run detached
+expect_eq "... and the report, read and archived, is not put back in the inbox" "$(tags)" "bounce "
 
 # files and directories private to the user
 expect_eq "state and queue directories 0700" "$(stat -c %a "$XDG_STATE_HOME/paloma" "$QUEUE/done" | sort -u)" 700
