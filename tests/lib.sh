@@ -75,6 +75,19 @@ wait_for() {
 	eval "$1"
 }
 
+# measure FILE CMD...: runs CMD; "SECONDS MAXRSS_KB EXIT" into FILE (its
+# wall time, the peak memory of its process tree, its exit status)
+measure() {
+	/usr/bin/python3 -c '
+import resource, subprocess, sys, time
+t = time.time()
+rc = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%.2f %d %d\n" % (time.time() - t,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
+' "$@"
+}
+
 queue_count() { ls "$QUEUE/entries" 2>/dev/null | wc -l | tr -d ' '; }
 # tmp_count — leftovers under queue/tmp.
 tmp_count() { ls -A "$QUEUE/tmp" 2>/dev/null | wc -l | tr -d ' '; }

@@ -45,17 +45,6 @@ timeout_data_init = 2s
 timeout_data_block = 2s
 timeout_data_end = 2s"
 
-# measure FILE CMD...: runs CMD; "SECONDS MAXRSS_KB EXIT" into FILE
-measure() {
-	"$PY" -c '
-import resource, subprocess, sys, time
-t = time.time()
-rc = subprocess.call(sys.argv[2:])
-with open(sys.argv[1], "w") as f:
-    f.write("%.2f %d %d\n" % (time.time() - t,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
-' "$@"
-}
 # once NAME: one `daemon --once` run, measured into $T/NAME.time
 once() { measure "$T/$1.time" timeout 60 "$PALOMA" daemon --once >"$T/$1.out" 2>&1; }
 send_to() { printf 'From: me@example.org\nTo: %s\nSubject: hostile\n\nbody\n' "$1" | "$PALOMA" send -t; }

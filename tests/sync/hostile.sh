@@ -46,17 +46,6 @@ else
 	MARGIN_KB=32768
 fi
 
-# measure FILE CMD...: runs CMD; "SECONDS MAXRSS_KB EXIT" into FILE
-measure() {
-	"$PY" -c '
-import resource, subprocess, sys, time
-t = time.time()
-rc = subprocess.call(sys.argv[2:])
-with open(sys.argv[1], "w") as f:
-    f.write("%.2f %d %d\n" % (time.time() - t,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
-' "$@"
-}
 # one ACCOUNT NAME: paloma sync ACCOUNT, measured into $T/NAME.time
 one() {
 	measure "$T/$2.time" timeout 100 "$PALOMA" -c "$CONFIG" sync "$1" >"$T/$2.out" 2>"$T/$2.err"
