@@ -113,13 +113,18 @@ expect_eq "... the mail as it was" "$(snap | diff "$T/before" - | head -n 4)" ""
 # The budgets are no cap on honest mail: a message of 40 MiB, more than the
 # default budget of an answer, announced with its true size, comes through
 # by IMAP and by POP3.
+# honest IMAP_ACCOUNT POP3_ACCOUNT NAME LABEL: both sync what the server
+# offers now, measured into $T/NAME-i.time and NAME-p.time, and exit 0
+honest() {
+	one "$1" "$3-i"; one "$2" "$3-p"
+	echo "# $4: IMAP $(cat "$T/$3-i.time"), POP3 $(cat "$T/$3-p.time")"
+	expect_eq "$4: IMAP sync exits 0" \
+		"$(cut -d' ' -f3 "$T/$3-i.time") $(cat "$T/$3-i.err")" "0 "
+	expect_eq "$4: POP3 sync exits 0" \
+		"$(cut -d' ' -f3 "$T/$3-p.time") $(cat "$T/$3-p.err")" "0 "
+}
 printf big:40 >"$T/mode"
-one i big-i; one p big-p
-echo "# a 40 MiB message: IMAP $(cat "$T/big-i.time"), POP3 $(cat "$T/big-p.time")"
-expect_eq "a 40 MiB message: IMAP sync exits 0" \
-	"$(cut -d' ' -f3 "$T/big-i.time") $(cat "$T/big-i.err")" "0 "
-expect_eq "a 40 MiB message: POP3 sync exits 0" \
-	"$(cut -d' ' -f3 "$T/big-p.time") $(cat "$T/big-p.err")" "0 "
+honest i p big "a 40 MiB message"
 expect_eq "... stored by both" \
 	"$(find "$MAILDIR/i" "$MAILDIR/p" -type f -size +40000k | wc -l | tr -d ' ')" 2
 
@@ -147,11 +152,6 @@ printf slow:256 >"$T/mode"
 write_sync_config "$(account si "imap://127.0.0.1:$IMAP_P" "tls = none
 timeout = 3s")" "$(account sp "pop3://127.0.0.1:$POP3_P" "tls = none
 timeout = 3s")"
-one si slow-i; one sp slow-p
-echo "# 256 KiB at 32 KiB/s: IMAP $(cat "$T/slow-i.time"), POP3 $(cat "$T/slow-p.time")"
-expect_eq "a slow link: IMAP sync exits 0" \
-	"$(cut -d' ' -f3 "$T/slow-i.time") $(cat "$T/slow-i.err")" "0 "
-expect_eq "a slow link: POP3 sync exits 0" \
-	"$(cut -d' ' -f3 "$T/slow-p.time") $(cat "$T/slow-p.err")" "0 "
+honest si sp slow "a slow link"
 expect_eq "... the slow message stored by both" \
 	"$(grep -l '^Subject: slow' -r "$MAILDIR/si" "$MAILDIR/sp" | wc -l | tr -d ' ')" 2
